@@ -1,0 +1,290 @@
+"""Decode photo bytes into an sRGB uint8 array at a bounded working size.
+
+Everything Pillow reads is accepted (JPEG, PNG, WebP, TIFF, BMP, GIF, ...). The result is always
+RGB uint8 (H, W, 3) in sRGB, upright (EXIF orientation applied), and no larger than `max_side` on its
+longest side. What was done to get there is recorded in `DecodedImage` so callers can tell the user.
+
+Decisions worth knowing:
+- Transparency: an alpha channel that is fully opaque is dropped silently. Otherwise the colour is
+  composited over white (what any viewer shows on a white page; the RGB hidden under transparent
+  pixels is often black or left-over junk, and the model must not see it), and the input alpha is kept
+  in `DecodedImage.alpha` so the pipeline can keep those regions transparent: a region the user already
+  removed is not the person.
+- 16-bit greyscale is scaled to 8 bits (Pillow's own conversion would clip, not scale).
+- ICC profiles are converted to sRGB with Pillow's ImageCms when it is available. Pyodide's Pillow may
+  lack it; then the profile is ignored and a note says so (colours may be slightly off, never broken).
+- Large JPEGs are decoded at a reduced scale with `Image.draft` (the DCT does the shrinking for free);
+  the caller's bytes are never modified.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from passbg.errors import InputError
+
+try:  # ImageCms needs Pillow built with littlecms; Pyodide's build may not have it.
+    from PIL import ImageCms
+except ImportError:  # pragma: no cover - depends on the Pillow build
+    ImageCms = None
+
+DEFAULT_MAX_SIDE = 2560
+# Refuse images above this many pixels before decoding them: a photo from any current camera is
+# below it, while a "decompression bomb" (tiny file, huge declared size) would exhaust memory.
+MAX_PIXELS = 100_000_000
+
+# EXIF orientation tag value -> Pillow transpose that makes the image upright.
+_ORIENTATION_FIX = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+_WHITE = {"L": 255, "RGB": (255, 255, 255)}
+_HINT = "Use a photo saved as JPEG, PNG or WebP."
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """A decoded photo.
+
+    rgb: uint8 (H, W, 3), sRGB, upright, at working size.
+    alpha: uint8 (H, W) input transparency at working size (255 = opaque), or None if the file had none.
+    original_size: (width, height) of the full-resolution upright photo.
+    scale: working width / original width (1.0 when the photo was not shrunk).
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    original_size: tuple[int, int]
+    scale: float
+    format: str
+    orientation: int = 1
+    colour: str = "untagged"  # "untagged", "srgb", "converted", "ignored"
+    notes: tuple[str, ...] = ()
+    source: bytes = field(default=b"", repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) at working size."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
+    """Decode `data` (the bytes of an image file) into a `DecodedImage`.
+
+    Raises InputError with a message naming the problem and what to do about it.
+    """
+    if max_side < 16:
+        raise ValueError(f"max_side must be at least 16, got {max_side}")
+    data = bytes(data)
+    _refuse_obvious_non_images(data)
+    im = _open(data)
+    fmt = im.format or "image"
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            f"The image is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); passbg "
+            f"accepts up to {MAX_PIXELS / 1e6:.0f} megapixels. "
+            "Reduce its size in a photo editor and try again."
+        )
+    if width == 0 or height == 0:
+        raise InputError(f"The {fmt} file declares an empty image (0 pixels). {_HINT}")
+
+    target_scale = min(1.0, max_side / max(width, height))
+    if fmt == "JPEG" and target_scale < 1.0:
+        # Ask the JPEG decoder for the smallest power-of-two reduction that is still >= the target.
+        im.draft(None, (max(1, int(width * target_scale)), max(1, int(height * target_scale))))
+    _load(im, fmt)
+
+    notes: list[str] = []
+    orientation = _read_orientation(im)
+    icc = im.info.get("icc_profile") or None
+    if orientation in _ORIENTATION_FIX:
+        im = im.transpose(_ORIENTATION_FIX[orientation])
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+
+    im = _normalise_mode(im)
+    im, alpha_im = _flatten_alpha(im, notes)
+
+    target = (max(1, round(width * target_scale)), max(1, round(height * target_scale)))
+    if im.size != target:
+        im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if alpha_im is not None:
+            alpha_im = alpha_im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        notes.append(f"Working at {target[0]} x {target[1]} (original {width} x {height}).")
+
+    im, colour = _to_srgb(im, icc, notes)
+    rgb = np.array(im, dtype=np.uint8)  # np.array copies: writable and C-contiguous
+    alpha = None if alpha_im is None else np.array(alpha_im, dtype=np.uint8)
+    return DecodedImage(
+        rgb=rgb,
+        alpha=alpha,
+        original_size=(width, height),
+        scale=target[0] / width,
+        format=fmt,
+        orientation=orientation,
+        colour=colour,
+        notes=tuple(notes),
+        source=data,
+    )
+
+
+def _refuse_obvious_non_images(data: bytes) -> None:
+    """Give a specific message for inputs people commonly pick by mistake."""
+    if not data:
+        raise InputError(f"The file is empty (0 bytes). {_HINT}")
+    head = data[:1024]
+    if head.startswith(b"%PDF"):
+        raise InputError(f"This is a PDF document, not a photo. Export the page as an image first. {_HINT}")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<") and b"<svg" in head.lower():
+        raise InputError(f"This is an SVG drawing, not a photo. {_HINT}")
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"hevc"):
+        raise InputError(
+            "This is a HEIC/HEIF photo (the iPhone default), which cannot be read here. "
+            "Export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible)."
+        )
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut at the sample's end is still text.
+        return err.start >= len(sample) - 3
+    return True
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Our own MAX_PIXELS check follows; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as err:
+        raise InputError(
+            f"The image declares an enormous size and was refused to protect memory ({err}). "
+            "If it is a real photo, reduce its size in a photo editor and try again."
+        ) from None
+    except UnidentifiedImageError:
+        if _looks_like_text(data):
+            raise InputError(f"This is a text file, not a photo. {_HINT}") from None
+        raise InputError(f"This file is not an image format passbg can read. {_HINT}") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise InputError(f"The image file is damaged and cannot be opened ({err}). {_HINT}") from None
+
+
+def _load(im: Image.Image, fmt: str) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise InputError(
+            f"The {fmt} file is damaged or incomplete ({err}); it may have been cut off while copying or "
+            "downloading. Save or download it again."
+        ) from None
+    except MemoryError:
+        raise InputError(
+            "The image is too large to decode in the available memory. Use a smaller photo."
+        ) from None
+
+
+def _read_orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - malformed EXIF must not stop decoding; upright is the safe guess
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _normalise_mode(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> one of L, LA, RGB, RGBA, CMYK (8 bits per channel)."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode == "P":
+        return im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if mode in ("PA", "RGBa"):
+        return im.convert("RGBA")
+    if mode == "La":
+        return im.convert("LA")
+    if mode == "1":
+        return im.convert("L")
+    if mode.startswith("I") or mode == "F":
+        return _high_bit_depth_to_l(im)
+    return im.convert("RGB")  # YCbCr, LAB, HSV, RGBX: Pillow's own conversion
+
+
+def _high_bit_depth_to_l(im: Image.Image) -> Image.Image:
+    """16-bit or 32-bit greyscale -> 8-bit L by scaling, not clipping.
+
+    Modes I;16* hold 0..65535. Mode I (how Pillow opens 16-bit PNG) and F may hold either range, so the
+    data decides: values above 255 mean a 16-bit range, and F values within 0..1 mean a unit range.
+    """
+    values = np.asarray(im).astype(np.float32)
+    if im.mode.startswith("I;16"):
+        top = 65535.0
+    elif im.mode == "F" and values.size and float(values.max()) <= 1.0:
+        top = 1.0
+    else:
+        top = 65535.0 if values.size and float(values.max()) > 255 else 255.0
+    values *= 255.0 / top
+    return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
+
+
+def _flatten_alpha(im: Image.Image, notes: list[str]) -> tuple[Image.Image, Image.Image | None]:
+    """Split off the alpha channel; composite the colour over white if anything is transparent."""
+    if im.mode not in ("LA", "RGBA"):
+        return im, None
+    alpha = im.getchannel("A")
+    colour_mode = im.mode[:-1]
+    if alpha.getextrema() == (255, 255):
+        return im.convert(colour_mode), None
+    flat = Image.new(colour_mode, im.size, _WHITE[colour_mode])
+    flat.paste(im.convert(colour_mode), mask=alpha)
+    notes.append("The photo has transparent areas: they were filled with white and stay transparent.")
+    return flat, alpha
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None, notes: list[str]) -> tuple[Image.Image, str]:
+    """Convert L/RGB/CMYK with an optional ICC profile to sRGB RGB. Returns (image, colour note)."""
+    if icc is None:
+        return im.convert("RGB"), "untagged"
+    if ImageCms is None:
+        notes.append("The photo's colour profile was ignored (no colour management here); colours may shift.")
+        return im.convert("RGB"), "ignored"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if im.mode == "RGB" and _is_srgb(source):
+            return im, "srgb"
+        srgb = ImageCms.createProfile("sRGB")
+        converted = ImageCms.profileToProfile(
+            im, source, srgb, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as err:
+        notes.append(f"The photo's colour profile could not be used ({err}); colours may shift.")
+        return im.convert("RGB"), "ignored"
+    return converted, "converted"
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    try:
+        description = ImageCms.getProfileDescription(profile)
+    except ImageCms.PyCMSError:
+        return False
+    return "srgb" in description.lower().replace(" ", "")

@@ -1,0 +1,158 @@
+"""The whole job, split around the model call so the browser can await inference in between:
+
+    prepared = prepare(data, spec)                 # decode + tensor
+    raw = backend.run(spec, prepared.tensor)       # the model (awaited in the browser)
+    result = finish(prepared, raw, "light-grey")   # alpha, foreground colours, composite
+
+`process` does all three with a synchronous backend. Timings are wall-clock milliseconds per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from passbg import composite as comp
+from passbg.backgrounds import Background, resolve_background
+from passbg.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image
+from passbg.encode import encode_jpeg, encode_png
+from passbg.models import ModelSpec
+from passbg.preprocess import to_tensor
+from passbg.segment import Backend, postprocess
+
+STAGES = ("decode", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
+
+
+class _Clock:
+    """Adds elapsed milliseconds to timings[stage] (adds, so repeated encodes accumulate)."""
+
+    def __init__(self, timings: dict[str, float], stage: str) -> None:
+        self.timings, self.stage = timings, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self.start) * 1000.0
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + elapsed
+
+
+@dataclass
+class Prepared:
+    """A decoded photo and its model input. tensor: float32 (1, 3, h, w)."""
+
+    image: DecodedImage
+    spec: ModelSpec
+    tensor: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """alpha: float32 (H, W) in [0, 1]; foreground: float32 (H, W, 3) in [0, 1]; composite: uint8
+    (H, W, 3) over `background`. H, W = the working size of `image`. The cut-out and the encoded files
+    are computed on first use."""
+
+    image: DecodedImage
+    model_id: str
+    alpha: np.ndarray
+    foreground: np.ndarray
+    background: Background
+    composite: np.ndarray
+    timings: dict[str, float]
+
+    @cached_property
+    def cutout(self) -> np.ndarray:
+        """uint8 (H, W, 4) RGBA, straight alpha."""
+        with _Clock(self.timings, "composite"):
+            return comp.cutout_rgba(self.foreground, self.alpha)
+
+    def on_background(self, background: str | tuple[int, int, int] | Background) -> np.ndarray:
+        """The composite over another background, uint8 (H, W, 3), reusing alpha and foreground."""
+        bg = resolve_background(background)
+        with _Clock(self.timings, "composite"):
+            return comp.composite(self.foreground, self.alpha, bg.rgb)
+
+    def jpeg(self, *, quality: int = 95, dpi: int | None = None) -> bytes:
+        """The composite as JPEG bytes."""
+        with _Clock(self.timings, "encode"):
+            return encode_jpeg(self.composite, quality=quality, dpi=dpi)
+
+    def png(self, *, dpi: int | None = None) -> bytes:
+        """The composite as PNG bytes."""
+        with _Clock(self.timings, "encode"):
+            return encode_png(self.composite, dpi=dpi)
+
+    def cutout_png(self, *, dpi: int | None = None) -> bytes:
+        """The transparent cut-out as PNG bytes."""
+        cutout = self.cutout
+        with _Clock(self.timings, "encode"):
+            return encode_png(cutout, dpi=dpi)
+
+
+def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
+    """Decode photo bytes and build the model's input tensor. Raises InputError for unusable photos."""
+    timings: dict[str, float] = {}
+    with _Clock(timings, "decode"):
+        image = decode_image(data, max_side=max_side)
+    with _Clock(timings, "preprocess"):
+        tensor = to_tensor(image.rgb, spec)
+    return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
+
+
+def finish(
+    prepared: Prepared,
+    raw: np.ndarray,
+    background: str | tuple[int, int, int] | Background = "white",
+    *,
+    inference_ms: float | None = None,
+) -> Result:
+    """Model output -> alpha at photo size -> foreground colours -> composite over `background`.
+
+    raw: the model's output (anything squeezing to (h, w)). inference_ms: how long the caller's model
+    call took, recorded under "inference".
+    """
+    bg = resolve_background(background)  # fail on a bad colour before the expensive steps
+    timings = dict(prepared.timings)
+    if inference_ms is not None:
+        timings["inference"] = inference_ms
+    image = prepared.image
+    height, width = image.rgb.shape[:2]
+    with _Clock(timings, "upsample"):
+        alpha = postprocess(raw, (height, width), prepared.spec)
+        if image.alpha is not None:
+            # Regions the photo itself marks transparent are not the person (see passbg.decode).
+            alpha *= image.alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+    with _Clock(timings, "foreground"):
+        fg = comp.estimate_foreground(image.rgb, alpha)
+    with _Clock(timings, "composite"):
+        out = comp.composite(fg, alpha, bg.rgb)
+    return Result(
+        image=image,
+        model_id=prepared.spec.id,
+        alpha=alpha,
+        foreground=fg,
+        background=bg,
+        composite=out,
+        timings=timings,
+    )
+
+
+def process(
+    data: bytes,
+    backend: Backend,
+    spec: ModelSpec,
+    background: str | tuple[int, int, int] | Background = "white",
+    *,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> Result:
+    """prepare -> backend.run -> finish, for synchronous backends (CPython)."""
+    resolve_background(background)
+    prepared = prepare(data, spec, max_side=max_side)
+    start = time.perf_counter()
+    raw = backend.run(spec, prepared.tensor)
+    inference_ms = (time.perf_counter() - start) * 1000.0
+    return finish(prepared, raw, background, inference_ms=inference_ms)
