@@ -702,7 +702,12 @@ def fetch_huggingface(ctx: Context, model: dict, dest: Path) -> tuple[str, int, 
                 "above against the hub's file page and rerun with --rmbg-allow-unpinned"
             )
     else:
-        ctx.pins.check(key, sha, size, f"{src} (given as the {model['id']} model)")
+        if (sha, size) != (pin["sha256"], pin["bytes"]):
+            raise BuildError(
+                f"{src} is not the pinned {fetch['repo']} {fetch['path']} (sha256 {sha[:16]}..., {size} "
+                f"bytes; expected {pin['sha256'][:16]}..., {pin['bytes']} bytes); download it from revision "
+                f"{fetch['revision']} (see static/models/README.md)"
+            )
     if dest.is_file() and ctx.memo.sha256(dest) == sha:
         return sha, size, False
     R.info(f"copying {src} ({size / MiB:.1f} MB)")
