@@ -1,0 +1,439 @@
+"""Quality checks: each one on small synthetic portraits that must pass it and ones that must fail it,
+plus the colour maths (CIEDE2000 reference pairs), the OFIQ mapping and connected components."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+from passbg import checks
+from passbg.colour import ciede2000, srgb_u8_to_lab
+from passbg.ofiq import background_uniformity, erode_4x4, scharr_magnitude, uniformity_score
+from passbg.regions import box_sum, dilate, erode, label
+from PIL import Image
+
+H, W = 240, 200
+PERSON = np.array([200, 150, 120], np.float32)
+OLD_BG = np.array([40, 80, 200], np.float32)
+WHITE = (255, 255, 255)
+
+
+def signed_distance(head_r=(45, 36), body_r=(150, 95)) -> np.ndarray:
+    """Approximate signed distance (px, negative inside) to a head ellipse over a body ellipse that
+    runs off the bottom edge: a passport-style silhouette."""
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+
+    def ellipse(cy, cx, ry, rx):
+        return (np.sqrt(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2) - 1.0) * min(ry, rx)
+
+    head = ellipse(80, W / 2, *head_r)
+    body = ellipse(H + 30, W / 2, *body_r)
+    return np.minimum(head, body)
+
+
+def soft_alpha(d: np.ndarray, width: float | np.ndarray = 2.0) -> np.ndarray:
+    return np.clip(0.5 - d / width, 0.0, 1.0).astype(np.float32)
+
+
+def hair_width(top: float = 5.0, rest: float = 2.0) -> np.ndarray:
+    """Edge width per pixel: softer over the top of the head (hair) than on the shoulders."""
+    return np.where(np.mgrid[:H, :W][0] < 90, top, rest)
+
+
+def portrait(alpha: np.ndarray, fg=PERSON, old_bg=OLD_BG, target=WHITE):
+    """(original, alpha, composite) with the composite made properly from the true foreground."""
+    a = alpha[..., None]
+    original = np.round(a * fg + (1 - a) * old_bg).astype(np.uint8)
+    composite = np.round(a * fg + (1 - a) * np.array(target, np.float32)).astype(np.uint8)
+    return original, alpha, composite
+
+
+def run(original, alpha, composite, target=WHITE) -> dict[str, checks.CheckResult]:
+    return {r.id: r for r in checks.run_checks(original, alpha, composite, target)}
+
+
+@pytest.fixture(scope="module")
+def good():
+    return portrait(soft_alpha(signed_distance(), hair_width()))
+
+
+@pytest.fixture(scope="module")
+def good_results(good):
+    return run(*good)
+
+
+def test_a_clean_soft_portrait_passes_every_check(good_results):
+    failed = {k: (r.value, r.reason) for k, r in good_results.items() if not r.passed}
+    assert not failed
+    report = checks.score(list(good_results.values()))
+    assert report.score >= checks.default_config()["cloud_below"]
+    assert not report.second_opinion
+    assert report.reasons == []
+
+
+def test_every_result_states_value_threshold_and_a_sentence(good_results):
+    for r in good_results.values():
+        assert np.isfinite(r.value) and np.isfinite(r.threshold)
+        assert r.reason.endswith(".") and len(r.reason.split()) >= 4
+
+
+# --- halo ------------------------------------------------------------------------------------------
+
+
+def test_halo_fails_with_a_ring_of_the_old_background(good):
+    original, alpha, composite = good
+    d = signed_distance()
+    ring = (d > 0.5) & (d <= 2.5)  # 2 px just outside the outline still showing the old blue
+    fringed = composite.copy()
+    fringed[ring] = OLD_BG.astype(np.uint8)
+    res = run(original, alpha, fringed)
+    assert not res["halo_old_background"].passed
+    where = res["halo_old_background"].where
+    assert where is not None and where[ring].mean() > 0.3
+    assert not res["halo_delta_e"].passed
+    assert "fringe" in res["halo_old_background"].reason
+
+
+def test_halo_ignores_wisps_of_the_person_colour():
+    # Soft hair-like wisps: person colour blended with the NEW background is not a fringe of the old one.
+    alpha = soft_alpha(signed_distance(), width=6.0)
+    res = run(*portrait(alpha))
+    assert res["halo_old_background"].passed
+
+
+def test_halo_fails_when_edge_colours_are_not_decontaminated():
+    # The classic grey fringe: the composite takes the ORIGINAL pixel colour at the soft edge.
+    alpha = soft_alpha(signed_distance(), width=6.0)
+    original, _, _ = portrait(alpha)
+    # Make the model's alpha spread one px further than the truth, as models do.
+    spread = soft_alpha(signed_distance() - 2.0, width=6.0)[..., None]
+    contaminated = np.round(spread * original + (1 - spread) * 255.0).astype(np.uint8)
+    res = run(original, spread[..., 0], contaminated)
+    assert not res["halo_old_background"].passed
+
+
+def test_halo_cannot_see_a_fringe_when_the_old_background_is_the_target():
+    alpha = soft_alpha(signed_distance(), hair_width())
+    original, _, composite = portrait(alpha, old_bg=np.array([250, 250, 250], np.float32))
+    assert run(original, alpha, composite)["halo_old_background"].passed
+
+
+# --- edges -----------------------------------------------------------------------------------------
+
+
+def blocky_alpha(factor: int = 5) -> np.ndarray:
+    """The silhouette computed at 1/factor resolution, thresholded, and enlarged by repeating pixels."""
+    small = signed_distance()[::factor, ::factor] <= 0
+    return np.repeat(np.repeat(small, factor, 0), factor, 1)[:H, :W].astype(np.float32)
+
+
+def test_blocky_upsampled_mask_fails_stair_steps_and_blocky(good_results):
+    alpha = blocky_alpha(4)
+    res = run(*portrait(alpha))
+    assert not res["stair_steps"].passed
+    assert res["stair_steps"].details["steps_per_100px"] > 0
+    assert not res["blocky_upsampling"].passed
+    assert res["blocky_upsampling"].details["period_px"] == pytest.approx(4.0, abs=0.1)
+    assert good_results["stair_steps"].passed and good_results["blocky_upsampling"].passed
+
+
+def test_hard_but_fine_mask_fails_stair_steps_only():
+    alpha = (signed_distance() <= 0).astype(np.float32)
+    res = run(*portrait(alpha))
+    assert not res["stair_steps"].passed
+    assert res["blocky_upsampling"].passed
+
+
+def test_smoothly_enlarged_small_mask_is_not_blocky():
+    small = soft_alpha(signed_distance()[::5, ::5], width=1.0)
+    alpha = np.asarray(Image.fromarray(small, "F").resize((W, H), Image.BILINEAR), np.float32)
+    res = run(*portrait(np.clip(alpha, 0, 1)))
+    assert res["blocky_upsampling"].passed
+    assert res["stair_steps"].passed
+
+
+def test_hair_helmet_informs_when_hair_is_as_hard_as_the_shoulders():
+    d = signed_distance()
+    soft_top = run(*portrait(soft_alpha(d, hair_width(8.0, 1.5))))  # soft hair on top, crisp shoulders
+    helmet = run(*portrait(soft_alpha(d, 1.5)))
+    assert soft_top["hair_helmet"].passed and soft_top["hair_helmet"].value >= 1.5
+    assert not helmet["hair_helmet"].passed
+    weight = checks.default_config()["checks"]["hair_helmet"]["weight"]
+    assert weight <= 0.15  # informative, not harsh
+
+
+# --- holes, strays, shoulders ------------------------------------------------------------------------
+
+
+def test_hole_in_the_lens_fails_holes(good):
+    original, alpha, _ = good
+    holed = alpha.copy()
+    holed[70:80, 80:92] = 0.0  # a 120 px see-through spot where a spectacle lens would be
+    res = run(*portrait(holed))
+    assert not res["holes"].passed
+    assert res["holes"].where[75, 85]
+    assert "hole" in res["holes"].reason
+
+
+def test_tiny_hole_and_hole_below_the_shoulders_pass_holes():
+    alpha = soft_alpha(signed_distance(), hair_width())
+    alpha[76:78, 84:86] = 0.0  # 4 px: below 0.05 % of the image
+    alpha[225:235, 60:75] = 0.0  # gap below the shoulder line (e.g. between arm and body)
+    assert run(*portrait(alpha))["holes"].passed
+
+
+def test_half_transparent_face_fails_interior_transparency():
+    alpha = soft_alpha(signed_distance(), hair_width())
+    alpha[60:100, 80:120] = 0.6
+    res = run(*portrait(alpha))
+    assert not res["interior_transparency"].passed
+    assert res["holes"].passed  # still opaque enough to count as person
+
+
+def test_stray_blob_fails_strays(good_results):
+    alpha = soft_alpha(signed_distance(), hair_width())
+    alpha[10:30, 5:25] = 1.0  # a chair corner, not connected to the person
+    res = run(*portrait(alpha))
+    assert not res["strays"].passed
+    assert res["strays"].where[20, 15] and not res["strays"].where[80, 100]
+    assert good_results["strays"].passed
+
+
+def test_dropped_shoulders_fail_cut_off_shoulders(good_results):
+    d = signed_distance()
+    yy = np.mgrid[:H, :W][0]
+    alpha = soft_alpha(np.where(yy > 150, np.maximum(d, np.abs(np.mgrid[:H, :W][1] - W / 2) - 18), d))
+    res = run(*portrait(alpha))  # head and a neck-wide strip only: the dark suit went missing
+    assert not res["cut_off_shoulders"].passed
+    assert good_results["cut_off_shoulders"].passed
+
+
+def test_head_touching_the_side_fails_touches_sides(good_results):
+    alpha = soft_alpha(signed_distance(head_r=(45, 110)))
+    res = run(*portrait(alpha))
+    assert not res["touches_sides"].passed
+    assert good_results["touches_sides"].passed
+
+
+# --- background ---------------------------------------------------------------------------------------
+
+
+def test_textured_background_fails_uniformity_and_colour(good):
+    original, alpha, composite = good
+    rng = np.random.default_rng(1)
+    noisy = composite.astype(np.float32)
+    bg = alpha < 0.01
+    noisy[bg] -= rng.uniform(0, 60, size=(int(bg.sum()), 1))
+    res = run(original, alpha, np.clip(noisy, 0, 255).astype(np.uint8))
+    assert not res["background_uniformity"].passed
+    assert not res["background_colour"].passed
+    assert res["background_uniformity"].value < 95
+
+
+def test_flat_target_background_passes_uniformity_and_colour(good_results):
+    assert good_results["background_uniformity"].value == 100
+    assert good_results["background_colour"].value < 1.0
+
+
+def test_speckle_of_old_background_fails_background_colour(good):
+    original, alpha, composite = good
+    spotted = composite.copy()
+    spotted[10:30, 5:25] = (180, 180, 190)  # a grey blotch (1.5 % of the background) kept in the corner
+    res = run(original, alpha, spotted)
+    assert not res["background_colour"].passed
+    assert res["background_colour"].where[20, 15]
+
+
+# --- cast shadow --------------------------------------------------------------------------------------
+
+
+def test_kept_cast_shadow_fails_and_a_left_out_one_passes():
+    d = signed_distance()
+    xx = np.mgrid[:H, :W][1]
+    alpha = soft_alpha(d)
+    shadow = (d > 6) & (d < 30) & (xx > W / 2)  # on the wall to the person's right
+    original, _, _ = portrait(alpha, old_bg=np.array([225, 225, 225], np.float32))
+    original = original.astype(np.float32)
+    original[shadow] *= 0.6
+    original = original.astype(np.uint8)
+    clean = run(original, alpha, portrait(alpha)[2])
+    assert clean["cast_shadow"].passed
+    assert clean["cast_shadow"].details["shadow_share"] > 0.2
+
+    kept = alpha.copy()
+    kept[shadow] = 0.3  # the model half-kept the shadow: a grey smudge on the new background
+    res = run(original, kept, portrait(kept)[2])
+    assert not res["cast_shadow"].passed
+
+
+# --- score --------------------------------------------------------------------------------------------
+
+
+def test_score_ranks_bad_cut_outs_below_good_ones(good_results):
+    good_score = checks.score(list(good_results.values())).score
+    blocky = checks.assess(*portrait(blocky_alpha(4)), WHITE)
+    alpha = soft_alpha(signed_distance(), hair_width())
+    alpha[70:80, 80:92] = 0.0
+    alpha[10:30, 5:25] = 1.0
+    holed = checks.assess(*portrait(alpha), WHITE)
+    assert blocky.score < good_score and holed.score < good_score
+    assert holed.second_opinion
+    assert any("hole" in r for r in holed.reasons)
+    assert any("apart from the person" in r for r in holed.reasons)
+
+
+def test_no_person_gives_a_single_failing_result():
+    empty = np.zeros((H, W), np.float32)
+    results = checks.run_checks(*portrait(empty), WHITE)
+    assert [r.id for r in results] == ["person"] and not results[0].passed
+    assert checks.score(results).score == 0
+
+
+def test_mismatched_shapes_are_refused():
+    original, alpha, composite = portrait(soft_alpha(signed_distance(), hair_width()))
+    with pytest.raises(ValueError):
+        checks.run_checks(original, alpha[:-1], composite, WHITE)
+
+
+def test_large_photo_is_checked_at_bounded_resolution():
+    scale = 6
+    d = np.asarray(Image.fromarray(signed_distance()).resize((W * scale, H * scale), Image.BILINEAR)) * scale
+    original, alpha, composite = portrait(soft_alpha(d, width=3.0))
+    scene = checks.make_scene(original, alpha, composite, WHITE)
+    assert max(scene.mask.shape) <= checks.default_config()["working_long_side"]
+    assert scene.alpha_edge.shape == alpha.shape  # edges judged at native resolution
+    report = checks.assess(original, alpha, composite, WHITE)
+    assert report.score >= checks.default_config()["cloud_below"]
+
+
+# --- colour ------------------------------------------------------------------------------------------
+
+# Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula", test data: Lab1, Lab2, dE00.
+SHARMA = [
+    ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+    ((50.0, 3.1571, -77.2803), (50.0, 0.0, -82.7485), 2.8615),
+    ((50.0, -1.3802, -84.2814), (50.0, 0.0, -82.7485), 1.0000),
+    ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
+    ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0009), 7.1792),
+    ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
+    ((50.0, 2.5, 0.0), (61.0, -5.0, 29.0), 22.8977),
+    ((50.0, 2.5, 0.0), (56.0, -27.0, -3.0), 31.9030),
+    ((50.0, 2.5, 0.0), (58.0, 24.0, 15.0), 19.4535),
+    ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+    ((63.0109, -31.0961, -5.8663), (62.8187, -29.7946, -4.0864), 1.2630),
+    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373),
+]
+
+
+@pytest.mark.parametrize("lab1, lab2, expected", SHARMA)
+def test_ciede2000_matches_sharma_reference_pairs(lab1, lab2, expected):
+    assert ciede2000(np.array(lab1), np.array(lab2)) == pytest.approx(expected, abs=1e-4)
+    assert ciede2000(np.array(lab2), np.array(lab1)) == pytest.approx(expected, abs=1e-4)
+
+
+def test_ciede2000_vectorises_and_lab_of_primaries_is_standard():
+    lab = srgb_u8_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8))
+    assert lab[0] == pytest.approx([100.0, 0.0, 0.0], abs=0.05)
+    assert lab[1] == pytest.approx([0.0, 0.0, 0.0], abs=0.05)
+    assert lab[2] == pytest.approx([53.24, 80.09, 67.20], abs=0.1)
+    pairs = np.array([p[0] for p in SHARMA]), np.array([p[1] for p in SHARMA])
+    assert ciede2000(*pairs) == pytest.approx([p[2] for p in SHARMA], abs=1e-4)
+
+
+# --- OFIQ ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, score", [(0, 100), (10, 95), (50, 76), (100, 55), (1000, 0)])
+def test_ofiq_score_mapping(raw, score):
+    assert uniformity_score(raw) == score
+
+
+def test_scharr_gives_32_on_a_unit_ramp_like_opencv():
+    ramp = np.tile(np.arange(20, dtype=np.float32), (10, 1))
+    assert scharr_magnitude(ramp)[2:-2, 2:-2] == pytest.approx(np.full((6, 16), 32.0))
+    assert scharr_magnitude(np.full((5, 5), 7.0)).max() == 0
+
+
+def test_erode_4x4_removes_pixels_within_the_anchored_window():
+    m = np.ones((10, 10), bool)
+    m[5, 5] = False
+    eroded = erode_4x4(m)
+    assert not eroded[4:8, 4:8].any()
+    assert eroded[3, :].all() and eroded[8, :].all() and eroded[:, 3].all() and eroded[:, 8].all()
+
+
+def test_background_uniformity_of_flat_and_noisy_backgrounds():
+    flat = np.full((400, 300, 3), 230, np.uint8)
+    bg = np.ones((400, 300), bool)
+    assert background_uniformity(flat, bg) == (0.0, 100)
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, (400, 300, 3)).astype(np.uint8)
+    raw, score = background_uniformity(noisy, bg)
+    assert raw > 100 and score < 55
+
+
+# --- regions ------------------------------------------------------------------------------------------
+
+
+def flood_fill(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if connectivity == 8:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    h, w = mask.shape
+    labels = np.zeros((h, w), int)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x] and not labels[y, x]:
+                n += 1
+                labels[y, x] = n
+                queue = deque([(y, x)])
+                while queue:
+                    cy, cx = queue.popleft()
+                    for dy, dx in steps:
+                        ny, nx = cy + dy, cx + dx
+                        if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                            labels[ny, nx] = n
+                            queue.append((ny, nx))
+    return labels, n
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_labelling_equals_brute_force_flood_fill_on_random_masks(connectivity):
+    rng = np.random.default_rng(connectivity)
+    for _ in range(60):
+        h, w = rng.integers(1, 40, 2)
+        mask = rng.random((h, w)) < rng.uniform(0.2, 0.8)
+        comps = label(mask, connectivity)
+        expected, n = flood_fill(mask, connectivity)
+        assert comps.count == n
+        assert np.array_equal(comps.labels, expected)  # same raster numbering
+        assert np.array_equal(comps.areas[1:], np.bincount(expected.ravel(), minlength=n + 1)[1:])
+        for k in range(1, n + 1):
+            ys, xs = np.nonzero(expected == k)
+            assert list(comps.bboxes[k]) == [ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]
+
+
+def test_labelling_follows_a_spiral():
+    m = np.zeros((60, 60), bool)
+    for k in range(0, 28, 4):  # nested square rings broken into one long spiral corridor
+        m[k, k : 60 - k] = m[k:60 - k, 59 - k] = m[59 - k, k + 2 : 60 - k] = True
+        m[k + 4 : 60 - k, k + 2] = True
+    comps = label(m, 4)
+    assert comps.count == flood_fill(m, 4)[1]
+
+
+def test_box_filters_match_brute_force():
+    rng = np.random.default_rng(3)
+    m = rng.random((23, 31)) < 0.2
+    r = 2
+    pad = np.pad(m, r)
+    brute = np.array(
+        [[pad[y : y + 2 * r + 1, x : x + 2 * r + 1].sum() for x in range(31)] for y in range(23)]
+    )
+    assert np.array_equal(box_sum(m, r), brute)
+    assert np.array_equal(dilate(m, r), brute > 0)
+    eroded = erode(~m, r)
+    assert np.array_equal(eroded[r:-r, r:-r], (brute == 0)[r:-r, r:-r])
+    assert not eroded[:r].any() and not eroded[:, -r:].any()  # outside the image is not in the mask
