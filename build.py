@@ -1070,10 +1070,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def copyfile(self, source, outputfile) -> None:  # type: ignore[override]
-        try:  # zero-copy for the big wasm and model files
-            self.connection.sendfile(source)
-        except (AttributeError, OSError, ValueError):
-            super().copyfile(source, outputfile)
+        # Zero-copy for the big wasm and model files; socket.sendfile falls back to send() by itself.
+        self.connection.sendfile(source)
 
     def handle(self) -> None:
         try:
