@@ -83,6 +83,7 @@ def _broken(mutate):
     (lambda d: d["presets"][3].update(id=d["presets"][2]["id"]), "used twice"),
     (lambda d: d["presets"][0]["head"].update(confidence="probably"), "confidence"),
     (lambda d: d["presets"][0]["replacement"].update(user_message=""), "user_message"),
+    (lambda d: d["presets"][0]["background"].update(background_presets=["tartan"]), "backgrounds.json"),
 ])
 def test_validator_rejects_mistakes_and_names_the_field(mutate, fragment):
     with pytest.raises(SetupError, match=fragment):

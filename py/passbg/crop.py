@@ -8,31 +8,18 @@ model (`passbg.face`). Landmarks from any other source (e.g. placed by hand) are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from passbg.checks import CheckResult
 from passbg.errors import InputError
 from passbg.face import FaceLandmarks
 from passbg.presets import Preset
 
 # Keep at least this much space above the crown when the eye-line rule alone would leave less (mm).
 _MIN_TOP_MARGIN_MM = 2.0
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """Same fields as `passbg.checks.CheckResult` (defined here until that module lands; keep in step).
-    value: measured, threshold: the bound it was held to (the nearer one for a range)."""
-
-    id: str
-    value: float
-    threshold: float
-    passed: bool
-    reason: str
-    where: np.ndarray | None = None
-    details: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -299,12 +299,23 @@ def parse_presets(data: Any) -> PresetCatalogue:
     if not isinstance(top["presets"], list) or not top["presets"]:
         raise _fail("presets", "expected a non-empty list")
     presets = tuple(_preset(raw, i) for i, raw in enumerate(top["presets"]))
+    known_backgrounds = _background_ids()
+    for p in presets:
+        unknown = [b for b in p.background_presets if b not in known_backgrounds]
+        if unknown:
+            raise _fail(f"preset '{p.id}'.background.background_presets",
+                        f"{unknown} are not in backgrounds.json ({sorted(known_backgrounds)})")
     seen: set[str] = set()
     for p in presets:
         if p.id in seen:
             raise _fail(f"preset '{p.id}'", "this id is used twice")
         seen.add(p.id)
     return PresetCatalogue(presets, defaults)
+
+
+def _background_ids() -> set[str]:
+    text = resources.files("passbg").joinpath("data/backgrounds.json").read_text(encoding="utf-8")
+    return {b["id"] for b in json.loads(text)["backgrounds"]}
 
 
 def load_presets(text: str | None = None) -> PresetCatalogue:
