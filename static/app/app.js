@@ -1,0 +1,368 @@
+// Main thread of the passbg page: user interface only. Python, numpy and onnxruntime-web run in
+// a PyScript worker (static/app/worker.py), so the page stays responsive while a photo is processed.
+
+const $ = (id) => document.getElementById(id);
+const baseUrl = new URL("./", document.baseURI).href;
+
+const ui = {
+  status: $("status"),
+  statusText: $("status-text"),
+  statusDetail: $("status-detail"),
+  dot: $("status-dot"),
+  progress: $("progress"),
+  error: $("error"),
+  background: $("background"),
+  custom: $("custom-colour"),
+  backgroundHint: $("background-hint"),
+  model: $("model"),
+  modelHint: $("model-hint"),
+  run: $("run"),
+  photoInput: $("photo-input"),
+  cameraInput: $("camera-input"),
+  drop: $("drop"),
+  filename: $("filename"),
+  empty: $("empty"),
+  resultArea: $("result-area"),
+  before: $("before"),
+  result: $("result"),
+  afterClip: $("after-clip"),
+  slider: $("compare-slider"),
+  zoom: $("zoom"),
+  download: $("download"),
+  downloadCutout: $("download-cutout"),
+  modelUsed: $("model-used"),
+  timings: $("timings"),
+};
+
+const state = {
+  worker: null,
+  ready: false,
+  busy: false,
+  models: [],
+  backgrounds: [],
+  photo: null, // the user's original File: never dropped, whatever fails
+  photoUrl: null,
+  resultUrls: [],
+  hasResult: false,
+  bootStarted: performance.now(),
+  stageStarted: performance.now(),
+  timings: {}, // stage -> ms, as the page measured them (read by the benchmark)
+};
+window.passbg = state; // test and benchmark hook: timings, readiness
+
+const STAGE_TEXT = {
+  starting: "Starting…",
+  "loading-python": "Loading Python and numpy…",
+  ready: "Ready — choose a photo.",
+  "loading-model": "Downloading the model…",
+  "opening-model": "Preparing the model…",
+  decoding: "Reading your photo…",
+  segmenting: "Finding the person (this is the slow step)…",
+  compositing: "Putting you on the new background…",
+  done: "Done.",
+  error: "Something needs your attention.",
+};
+
+function setStage(stage, detail = "") {
+  const now = performance.now();
+  state.stageStarted = now;
+  ui.status.textContent = stage;
+  ui.statusText.textContent = STAGE_TEXT[stage] ?? stage;
+  ui.statusDetail.textContent = detail;
+  ui.dot.dataset.stage = stage;
+  document.body.dataset.stage = stage;
+  if (stage !== "loading-model") ui.progress.hidden = true;
+}
+
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+  setStage("error");
+}
+
+function clearError() {
+  ui.error.hidden = true;
+  ui.error.textContent = "";
+}
+
+const mb = (bytes) => (bytes / 1048576).toFixed(1);
+
+function onProgress(json) {
+  const info = JSON.parse(json);
+  if (info.stage === "loading-model") {
+    ui.status.textContent = "loading-model";
+    ui.statusText.textContent = STAGE_TEXT["loading-model"];
+    ui.progress.hidden = false;
+    ui.progress.max = info.total || 1;
+    ui.progress.value = info.done;
+    ui.statusDetail.textContent = info.total
+      ? `${mb(info.done)} of ${mb(info.total)} MB`
+      : `${mb(info.done)} MB`;
+  } else {
+    setStage(info.stage, info.model ? `model: ${info.model}` : "");
+  }
+}
+
+function fillSelect(select, items, selected) {
+  select.replaceChildren();
+  for (const item of items) {
+    const option = document.createElement("option");
+    option.value = item.value;
+    option.textContent = item.label;
+    if (item.value === selected) option.selected = true;
+    select.append(option);
+  }
+  select.disabled = false;
+}
+
+function describeModel(id) {
+  const model = state.models.find((m) => m.id === id);
+  if (!model) return "";
+  const licence = model.licence || {};
+  return `${model.title} — ${mb(model.bytes)} MB, licence ${licence.name ?? "unknown"}.`;
+}
+
+function updateHints() {
+  ui.modelHint.textContent = describeModel(ui.model.value);
+  const bg = state.backgrounds.find((b) => b.id === ui.background.value);
+  ui.custom.hidden = ui.background.value !== "custom";
+  ui.backgroundHint.textContent = bg?.note ?? (ui.background.value === "custom" ? "Pick any colour." : "");
+}
+
+function chosenBackground() {
+  return ui.background.value === "custom" ? ui.custom.value : ui.background.value;
+}
+
+// The worker is declared in index.html (<script type="py" worker>); PyScript boots it and fires
+// py:done on the element once worker.py has run and exposed its functions.
+function pythonWorker() {
+  const element = document.getElementById("engine");
+  return new Promise((resolve, reject) => {
+    const slow = setTimeout(() => {
+      ui.statusDetail.textContent = "Still loading Python — this takes longer on a slow connection or device.";
+    }, 30000);
+    const fail = setTimeout(() => {
+      reject(new Error("Python did not start within 3 minutes. Check your connection and reload; if it keeps failing, your browser may not support WebAssembly."));
+    }, 180000);
+    const done = () => {
+      clearTimeout(slow);
+      clearTimeout(fail);
+      if (element.xworker) resolve(element.xworker);
+      else reject(new Error("the Python worker did not start"));
+    };
+    element.addEventListener("py:done", done, { once: true });
+  });
+}
+
+async function boot() {
+  setStage("loading-python");
+  const timer = setInterval(() => {
+    if (!state.ready && ui.status.textContent === "loading-python") {
+      ui.statusDetail.textContent = `${((performance.now() - state.bootStarted) / 1000).toFixed(1)} s`;
+    }
+  }, 250);
+  try {
+    if (!self.crossOriginIsolated) {
+      console.warn("passbg: page is not cross-origin isolated; inference runs on one thread");
+    }
+    const worker = await pythonWorker();
+    worker.sync.progress = onProgress;
+    state.worker = worker;
+    const info = JSON.parse(await worker.sync.init(baseUrl, navigator.hardwareConcurrency || 2));
+    state.timings.python_ready = performance.now() - state.bootStarted;
+    state.models = info.models;
+    state.backgrounds = info.backgrounds;
+    state.threads = info.threads;
+    if (!info.models.length) {
+      throw new Error("No segmentation model is installed on this site. Run `python build.py` and reload.");
+    }
+    fillSelect(ui.model, info.models.map((m) => ({ value: m.id, label: m.title })), info.default_model);
+    fillSelect(
+      ui.background,
+      [...info.backgrounds.map((b) => ({ value: b.id, label: `${b.label} (${b.hex})` })), { value: "custom", label: "Custom colour…" }],
+      info.default_background,
+    );
+    updateHints();
+    state.ready = true;
+    ui.run.disabled = !state.photo;
+    setStage("ready", `Python ready in ${(state.timings.python_ready / 1000).toFixed(1)} s · ${info.threads} thread(s)`);
+    if (state.photo) await processPhoto();
+  } catch (err) {
+    showError(`The app could not start: ${err.message || err}`);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function setPhoto(file) {
+  if (!file) return;
+  clearError();
+  state.photo = file;
+  if (state.photoUrl) URL.revokeObjectURL(state.photoUrl);
+  state.photoUrl = URL.createObjectURL(file);
+  ui.before.src = state.photoUrl;
+  ui.filename.hidden = false;
+  ui.filename.textContent = `${file.name || "photo"} · ${mb(file.size)} MB`;
+  ui.run.disabled = !state.ready;
+  if (state.ready) processPhoto();
+}
+
+async function processPhoto() {
+  if (!state.photo || !state.ready) return;
+  if (state.busy) {
+    state.pending = true;
+    return;
+  }
+  state.busy = true;
+  ui.run.disabled = true;
+  clearError();
+  try {
+    do {
+      state.pending = false;
+      const t0 = performance.now();
+      setStage("decoding");
+      const bytes = new Uint8Array(await state.photo.arrayBuffer());
+      const meta = JSON.parse(await state.worker.sync.process(bytes, ui.model.value, chosenBackground()));
+      if (meta.error) {
+        showError(meta.error);
+        continue;
+      }
+      await showResult(meta, performance.now() - t0);
+    } while (state.pending);
+  } catch (err) {
+    showError(`Processing failed: ${err.message || err}. Your photo is still here; try again or choose another model.`);
+  } finally {
+    state.busy = false;
+    ui.run.disabled = !state.photo;
+  }
+}
+
+async function recomposite() {
+  if (!state.hasResult || state.busy) return processPhoto();
+  state.busy = true;
+  try {
+    const t0 = performance.now();
+    setStage("compositing");
+    const meta = JSON.parse(await state.worker.sync.recomposite(chosenBackground()));
+    if (meta.error) showError(meta.error);
+    else await showResult(meta, performance.now() - t0);
+  } catch (err) {
+    showError(`Could not change the background: ${err.message || err}`);
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function fetchResult(kind, type) {
+  const bytes = await state.worker.sync.result_bytes(kind);
+  return URL.createObjectURL(new Blob([bytes], { type }));
+}
+
+async function showResult(meta, pageMs) {
+  for (const url of state.resultUrls) URL.revokeObjectURL(url);
+  const composite = await fetchResult("composite", "image/jpeg");
+  const cutout = await fetchResult("cutout", "image/png");
+  state.resultUrls = [composite, cutout];
+  await new Promise((resolve, reject) => {
+    ui.result.onload = resolve;
+    ui.result.onerror = () => reject(new Error("the result image could not be shown"));
+    ui.result.src = composite;
+  });
+  ui.download.href = composite;
+  ui.downloadCutout.href = cutout;
+  const stem = (state.photo?.name || "photo").replace(/\.[^.]+$/, "");
+  ui.download.download = `${stem}-passbg.jpg`;
+  ui.downloadCutout.download = `${stem}-cutout.png`;
+  ui.empty.hidden = true;
+  ui.resultArea.hidden = false;
+  drawZoom(meta.zoom);
+  const licence = meta.model.licence || {};
+  ui.modelUsed.replaceChildren();
+  ui.modelUsed.append(`Made with ${meta.model.title} (${meta.model.id}), licence `);
+  const link = document.createElement(licence.url ? "a" : "span");
+  link.textContent = licence.name ?? "unknown";
+  if (licence.url) {
+    link.href = licence.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+  }
+  ui.modelUsed.append(link, licence.note ? ` — ${licence.note}` : ".");
+  state.timings = { ...state.timings, ...meta.timings, page_total: pageMs };
+  state.lastMeta = meta;
+  renderTimings(meta.timings, pageMs);
+  state.hasResult = true;
+  setStage("done", `${(pageMs / 1000).toFixed(2)} s · ${meta.width}×${meta.height} px`);
+}
+
+const TIMING_LABELS = [
+  ["model_load", "load model"],
+  ["decode", "decode photo"],
+  ["preprocess", "prepare tensor"],
+  ["handoff", "hand tensor to onnxruntime"],
+  ["inference", "inference"],
+  ["readback", "read mask back"],
+  ["upsample", "upsample mask"],
+  ["foreground", "estimate hair colours"],
+  ["composite", "composite"],
+  ["encode", "encode files"],
+  ["total", "total in the worker"],
+];
+
+function renderTimings(timings, pageMs) {
+  const rows = TIMING_LABELS.filter(([key]) => key in timings).map(
+    ([key, label]) => `<tr><th>${label}</th><td>${timings[key].toFixed(0)} ms</td></tr>`,
+  );
+  rows.push(`<tr><th>total seen by the page</th><td>${pageMs.toFixed(0)} ms</td></tr>`);
+  ui.timings.innerHTML = rows.join("");
+}
+
+function drawZoom(box) {
+  const img = ui.result;
+  const w = img.naturalWidth;
+  const h = img.naturalHeight;
+  // Default: the top centre of the photo, where the hair meets the background.
+  let { x, y, width, height } = box ?? { x: w * 0.3, y: h * 0.05, width: w * 0.4, height: h * 0.25 };
+  width = Math.min(width, ui.zoom.width / 2, w);
+  height = Math.min(height, ui.zoom.height / 2, h);
+  const ctx = ui.zoom.getContext("2d");
+  ctx.imageSmoothingEnabled = false; // 200 % with visible pixels, as users are told to check
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, ui.zoom.width, ui.zoom.height);
+  ctx.drawImage(img, x, y, width, height, 0, 0, width * 2, height * 2);
+}
+
+// --- wiring ---------------------------------------------------------------------------------
+ui.photoInput.addEventListener("change", () => setPhoto(ui.photoInput.files[0]));
+ui.cameraInput.addEventListener("change", () => setPhoto(ui.cameraInput.files[0]));
+ui.run.addEventListener("click", () => processPhoto());
+ui.model.addEventListener("change", () => {
+  updateHints();
+  if (state.photo) processPhoto();
+});
+ui.background.addEventListener("change", () => {
+  updateHints();
+  if (state.hasResult) recomposite();
+});
+ui.custom.addEventListener("change", () => state.hasResult && recomposite());
+ui.slider.addEventListener("input", () => {
+  ui.afterClip.style.clipPath = `inset(0 ${100 - ui.slider.value}% 0 0)`;
+});
+for (const type of ["dragenter", "dragover"]) {
+  ui.drop.addEventListener(type, (event) => {
+    event.preventDefault();
+    ui.drop.classList.add("over");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  ui.drop.addEventListener(type, () => ui.drop.classList.remove("over"));
+}
+ui.drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer?.files?.[0];
+  if (file) setPhoto(file);
+});
+window.addEventListener("unhandledrejection", (event) => {
+  showError(`Unexpected problem: ${event.reason?.message || event.reason}. Your photo is still here.`);
+});
+
+boot();

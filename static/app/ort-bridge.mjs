@@ -1,0 +1,100 @@
+// The onnxruntime-web side of the browser backend. Loaded by the Python worker with a dynamic
+// import, so inference runs in the same worker as Python and the page never freezes.
+// Python hands tensors over as views of its own memory; everything crossing back is plain data.
+
+let ort = null;
+const sessions = new Map(); // model id -> {session, outputName}
+
+export async function init(baseUrl, numThreads) {
+  ort = await import(new URL("static/vendor/ort/ort.wasm.min.mjs", baseUrl).href);
+  ort.env.wasm.wasmPaths = new URL("static/vendor/ort/", baseUrl).href;
+  // ORT picks one thread on a 2-core machine unless told otherwise; threads need cross-origin
+  // isolation (SharedArrayBuffer), so fall back to one thread without it.
+  const isolated = self.crossOriginIsolated === true;
+  ort.env.wasm.numThreads = isolated ? Math.max(1, numThreads | 0) : 1;
+  ort.env.wasm.proxy = false;
+  return { threads: ort.env.wasm.numThreads, isolated, version: ort.env.versions?.web ?? "" };
+}
+
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Fetch a model file with progress callbacks (done, total) and verify its sha256.
+export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-cache" });
+  } catch (err) {
+    throw new Error(`network: could not download the model (${err.message})`);
+  }
+  if (!response.ok) throw new Error(`http ${response.status}: the model file is missing on the server`);
+  const total = Number(response.headers.get("content-length")) || expectedBytes || 0;
+  const bytes = new Uint8Array(expectedBytes || total || 0);
+  let buffer = bytes;
+  let done = 0;
+  const reader = response.body.getReader();
+  let lastReport = 0;
+  for (;;) {
+    const { done: finished, value } = await reader.read();
+    if (finished) break;
+    if (done + value.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(buffer.length * 2, done + value.length));
+      grown.set(buffer.subarray(0, done));
+      buffer = grown;
+    }
+    buffer.set(value, done);
+    done += value.length;
+    const now = performance.now();
+    if (onProgress && now - lastReport > 100) {
+      lastReport = now;
+      onProgress(done, total);
+    }
+  }
+  if (onProgress) onProgress(done, total);
+  const data = buffer.length === done ? buffer : buffer.slice(0, done);
+  if (expectedSha256) {
+    const actual = await sha256Hex(data);
+    if (actual !== expectedSha256) {
+      throw new Error(`checksum: the model file is damaged (sha256 ${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)`);
+    }
+  }
+  return data;
+}
+
+export async function createSession(modelId, bytes, outputIndex) {
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+  });
+  const outputName = session.outputNames[outputIndex ?? 0];
+  sessions.set(modelId, { session, outputName, inputName: session.inputNames[0] });
+  return { inputs: session.inputNames.join(","), output: outputName };
+}
+
+export function hasSession(modelId) {
+  return sessions.has(modelId);
+}
+
+export async function releaseSession(modelId) {
+  const entry = sessions.get(modelId);
+  if (entry) {
+    sessions.delete(modelId);
+    await entry.session.release();
+  }
+}
+
+// Run one inference. `data` is a Float32Array (a view of Python's memory); it is read by ORT
+// during this call only. Only the mask output is fetched, so the side outputs are not copied.
+export async function run(modelId, data, dims) {
+  const entry = sessions.get(modelId);
+  if (!entry) throw new Error(`model ${modelId} is not loaded`);
+  const t0 = performance.now();
+  const input = new ort.Tensor("float32", data, Array.from(dims));
+  const t1 = performance.now();
+  const results = await entry.session.run({ [entry.inputName]: input }, [entry.outputName]);
+  const t2 = performance.now();
+  const out = results[entry.outputName];
+  return { data: out.data, dims: Array.from(out.dims), handoffMs: t1 - t0, inferenceMs: t2 - t1 };
+}
