@@ -30,6 +30,10 @@ from passbg.errors import InputError
 
 try:  # ImageCms needs Pillow built with littlecms; Pyodide's build may not have it.
     from PIL import ImageCms
+
+    # Pyodide's Pillow 10.2 imports ImageCms but defers the missing littlecms module's ImportError
+    # to first use, so probe it once here.
+    ImageCms.createProfile("sRGB")
 except ImportError:  # pragma: no cover - depends on the Pillow build
     ImageCms = None
 
