@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Blur radii in pixels, large then small (the published choice, at photo resolutions around 1-2 MP).
-FUSION_RADII = (90, 6)
+# Blur radii in pixels, large then small. The published pair is (90, 6); two more, finer passes halve
+# the colour error in soft edges on the synthetic tests (tests/test_composite.py), at twice the cost.
+FUSION_RADII = (90, 12, 6, 3)
 _EPS = 1e-5
 
 
@@ -29,19 +30,19 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
 
 def _box_mean_axis(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
     n = x.shape[axis]
-    # csum[i] = sum of x[:i] along axis, so a window [lo, hi) sums to csum[hi] - csum[lo].
-    shape = list(x.shape)
-    shape[axis] = n + 1
-    csum = np.zeros(shape, dtype=np.float32)
-    np.cumsum(x, axis=axis, dtype=np.float32, out=_slice(csum, axis, 1, n + 1))
+    # S[k] = sum of x[:k] along the axis (S[0] = 0). Padding S by `radius` copies of its first and last
+    # value gives P[k] = S[clip(k - radius, 0, n)], so every window sum is a difference of two slices:
+    # sum(x[i - r : i + r + 1]) = P[i + 2r + 1] - P[i]. Slices are much faster than index gathers.
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (radius + 1, radius)
+    padded = np.pad(np.cumsum(x, axis=axis, dtype=np.float32), pad, mode="edge")
+    _slice(padded, axis, 0, radius + 1)[...] = 0.0
+    out = _slice(padded, axis, 2 * radius + 1, 2 * radius + 1 + n) - _slice(padded, axis, 0, n)
     idx = np.arange(n)
-    lo = np.clip(idx - radius, 0, n)
-    hi = np.clip(idx + radius + 1, 0, n)
-    out = np.take(csum, hi, axis=axis)
-    out -= np.take(csum, lo, axis=axis)
+    count = np.minimum(idx + radius + 1, n) - np.maximum(idx - radius, 0)
     count_shape = [1] * x.ndim
     count_shape[axis] = n
-    out *= (1.0 / (hi - lo)).astype(np.float32).reshape(count_shape)
+    out *= (1.0 / count).astype(np.float32).reshape(count_shape)
     return out
 
 
@@ -58,22 +59,22 @@ def _to_unit_float(rgb: np.ndarray) -> np.ndarray:
 
 
 def _blur_fusion(
-    image: np.ndarray, alpha: np.ndarray, fg: np.ndarray, bg: np.ndarray, radius: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """One blur-fusion step: returns the refined (F, B) estimates, float32 (H, W, 3)."""
+    image: np.ndarray, alpha: np.ndarray, fg: np.ndarray, bg_weighted: np.ndarray, radius: int
+) -> np.ndarray:
+    """One blur-fusion step. image, fg: float32 (H, W, 3); bg_weighted = B*(1-a). Returns the new F."""
     a = alpha[..., None]
-    blurred_a = box_mean(alpha, radius)[..., None]
-    blurred_f = box_mean(fg * a, radius)
-    blurred_f /= blurred_a + _EPS
-    blurred_b = box_mean(bg * (1.0 - a), radius)
-    blurred_b /= (1.0 - blurred_a) + _EPS
+    # One blur over the 7 stacked channels [a, F*a, B*(1-a)] is cheaper than three separate blurs.
+    blurred = box_mean(np.concatenate([a, fg * a, bg_weighted], axis=-1), radius)
+    blurred_a = blurred[..., :1]
+    blurred_f = blurred[..., 1:4] / (blurred_a + _EPS)
+    blurred_b = blurred[..., 4:7] / ((1.0 - blurred_a) + _EPS)
     # F = blur(F) + a * (I - a*blur(F) - (1-a)*blur(B)), built in place in `new_f`.
     new_f = image - a * blurred_f
     new_f -= (1.0 - a) * blurred_b
     new_f *= a
     new_f += blurred_f
     np.clip(new_f, 0.0, 1.0, out=new_f)
-    return new_f, blurred_b
+    return new_f
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -82,14 +83,24 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     rgb: uint8 (H, W, 3) or float (H, W, 3) in [0, 1]; alpha: float (H, W) in [0, 1].
     Returns float32 (H, W, 3) in [0, 1]. Where alpha == 1 the result equals the photo exactly; where
     alpha == 0 it is an extrapolation of nearby foreground colours (harmless: it gets zero weight).
+
+    One change from the published method: between passes the background term is not the previous
+    pass's blurred B but the compositing equation solved for it, B*(1-a) = I - a*F. Where the photo
+    shows background it is then the actual pixel, so a busy backdrop (a flag behind the hair) is
+    subtracted with its local detail instead of its 90-px average: on the synthetic busy-backdrop test
+    that halves the edge error, at no cost.
     """
     image = _to_unit_float(rgb)
     alpha = np.asarray(alpha, dtype=np.float32)
     if image.shape[:2] != alpha.shape or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"shapes do not match: rgb {image.shape}, alpha {alpha.shape}")
-    fg, bg = image, image
+    a = alpha[..., None]
+    fg = image
+    bg_weighted = image * (1.0 - a)
     for radius in FUSION_RADII:
-        fg, bg = _blur_fusion(image, alpha, fg, bg, radius)
+        fg = _blur_fusion(image, alpha, fg, bg_weighted, radius)
+        bg_weighted = image - a * fg
+        np.maximum(bg_weighted, 0.0, out=bg_weighted)
     opaque = alpha >= 1.0
     fg[opaque] = image[opaque]  # exact, not merely within float rounding
     return fg

@@ -55,6 +55,9 @@ _ORIENTATION_FIX = {
 _EXIF_ORIENTATION = 0x0112
 _WHITE = {"L": 255, "RGB": (255, 255, 255)}
 _HINT = "Use a photo saved as JPEG, PNG or WebP."
+# Formats Pillow recognises without a magic number: arbitrary bytes can pass as one, so a failure to
+# decode them means "not an image" rather than "a damaged image".
+_WEAK_SIGNATURE_FORMATS = {"TGA"}
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ def _load(im: Image.Image, fmt: str) -> None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
     except (OSError, SyntaxError, ValueError, EOFError) as err:
+        if fmt in _WEAK_SIGNATURE_FORMATS:
+            raise InputError(f"This file is not an image format passbg can read. {_HINT}") from None
         raise InputError(
             f"The {fmt} file is damaged or incomplete ({err}); it may have been cut off while copying or "
             "downloading. Save or download it again."
