@@ -219,6 +219,7 @@ async function processPhoto() {
   try {
     do {
       state.pending = false;
+      clearError();
       const t0 = performance.now();
       setStage("decoding");
       const bytes = new Uint8Array(await state.photo.arrayBuffer());
