@@ -50,6 +50,16 @@ const state = {
 };
 window.passbg = state; // test and benchmark hook: timings, readiness
 
+// Feature modules (static/app/*.js) plug in through these events instead of editing this file:
+//   passbg:ready  {info}            Python is up; detail = what init() returned
+//   passbg:photo  {file}            the user chose a photo (the original File, kept in state.photo)
+//   passbg:result {meta}            a result is on screen; detail = the worker's metadata
+//   passbg:error  {message}         an error message is shown
+// They call Python through state.worker.sync.<function>.
+function announce(type, detail) {
+  window.dispatchEvent(new CustomEvent(`passbg:${type}`, { detail }));
+}
+
 const STAGE_TEXT = {
   starting: "Starting…",
   "loading-python": "Loading Python and numpy…",
@@ -78,6 +88,7 @@ function showError(message) {
   ui.error.textContent = message;
   ui.error.hidden = false;
   setStage("error");
+  announce("error", { message });
 }
 
 function clearError() {
@@ -186,6 +197,7 @@ async function boot() {
     state.ready = true;
     ui.run.disabled = !state.photo;
     setStage("ready", `Python ready in ${(state.timings.python_ready / 1000).toFixed(1)} s · ${info.threads} thread(s)`);
+    announce("ready", { info });
     if (state.photo) await processPhoto();
   } catch (err) {
     showError(`The app could not start: ${err.message || err}`);
@@ -204,6 +216,7 @@ function setPhoto(file) {
   ui.filename.hidden = false;
   ui.filename.textContent = `${file.name || "photo"} · ${mb(file.size)} MB`;
   ui.run.disabled = !state.ready;
+  announce("photo", { file });
   if (state.ready) processPhoto();
 }
 
@@ -293,6 +306,7 @@ async function showResult(meta, pageMs) {
   renderTimings(meta.timings, pageMs);
   state.hasResult = true;
   setStage("done", `${(pageMs / 1000).toFixed(2)} s · ${meta.width}×${meta.height} px`);
+  announce("result", { meta });
 }
 
 const TIMING_LABELS = [
