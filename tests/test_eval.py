@@ -1,0 +1,153 @@
+"""The evaluation: matting metrics on hand-made cases, the hard backgrounds, the command on a tiny subset."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from passbg import eval as ev
+from passbg import evalmetrics as em
+from PIL import Image
+
+
+def disk(h=80, w=80, r=25.0, cx=40.0, cy=40.0, soft=2.0) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    d = np.hypot(yy - cy, xx - cx) - r
+    return np.clip(0.5 - d / soft, 0, 1).astype(np.float32)
+
+
+def test_sad_and_mse_on_a_known_difference():
+    truth = np.zeros((10, 10), np.float32)
+    pred = truth.copy()
+    pred[:2] = 0.5  # 20 px off by 0.5
+    assert em.sad(truth, truth) == 0 and em.mse(truth, truth) == 0
+    assert em.sad(pred, truth) == pytest.approx(10 / 1000)
+    assert em.mse(pred, truth) == pytest.approx(20 * 0.25 / 100)
+
+
+def test_gradient_error_sees_a_blurred_edge_but_not_an_identical_one():
+    truth = disk(soft=1.0)
+    assert em.gradient_error(truth, truth) == 0
+    assert em.gradient_error(disk(soft=8.0), truth) > em.gradient_error(disk(soft=2.0), truth) > 0
+
+
+def test_connectivity_error_counts_a_detached_island():
+    truth = disk()
+    island = truth.copy()
+    island[2:8, 2:8] = 0.8  # kept patch not connected to the body
+    attached = truth.copy()
+    assert em.connectivity_error(attached, truth) == 0
+    assert em.connectivity_error(island, truth) > 0.02
+
+
+def test_iou_and_boundary_f_tolerate_small_shifts_only():
+    truth = disk()
+    assert em.iou(truth, truth) == 1 and em.boundary_f(truth, truth) == 1
+    assert em.boundary_f(disk(cx=41.0), truth, 2) == 1.0
+    assert em.boundary_f(disk(cx=46.0), truth, 2) < 0.6
+    assert em.iou(disk(cx=46.0), truth) < 0.9
+
+
+def test_roc_auc_of_perfect_reversed_and_tied_rankings():
+    bad = np.array([True, True, False, False])
+    assert em.roc_auc(np.array([10, 20, 80, 90]), bad) == 1.0
+    assert em.roc_auc(np.array([80, 90, 10, 20]), bad) == 0.0
+    assert em.roc_auc(np.array([50, 50, 50, 50]), bad) == 0.5
+    assert np.isnan(em.roc_auc(np.array([1, 2]), np.array([False, False])))
+
+
+def test_halo_measure_separates_a_fringe_from_a_clean_edge():
+    alpha = disk()
+    fg = np.array([60, 40, 30], np.float32)
+    white = (255, 255, 255)
+    clean = np.rint(alpha[..., None] * fg + (1 - alpha[..., None]) * 255).astype(np.uint8)
+    fringed = clean.copy()
+    fringed[em.edge_band(alpha, 1, 2)] = (40, 80, 200)
+    assert em.halo_delta_e(fringed, alpha, white) > 30 > em.halo_delta_e(clean, alpha, white)
+
+
+@pytest.mark.parametrize("kind", ev.BACKGROUND_KINDS)
+def test_backgrounds_are_deterministic_and_in_range(kind):
+    alpha = disk(120, 100, r=30, cy=50)
+    alpha[90:] = 1.0
+    fg = np.full((120, 100, 3), 0.3, np.float32)
+    rgb = np.zeros((120, 100, 3), np.uint8)
+    a = ev.make_background(kind, rgb, alpha, fg, seed=7)
+    b = ev.make_background(kind, rgb, alpha, fg, seed=7)
+    assert a.shape == (120, 100, 3) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 255
+    assert np.array_equal(a, b)
+
+
+def test_hair_background_takes_the_hair_colour_and_shadow_darkens_beside_the_person():
+    alpha = disk(120, 100, r=30, cy=50)
+    alpha[80:, 20:80] = 1.0
+    fg = np.zeros((120, 100, 3), np.float32)
+    fg[:30] = (0.8, 0.7, 0.3)  # blond top of the head
+    fg[30:] = (0.9, 0.7, 0.6)
+    hair = ev.make_background("hair", np.zeros((120, 100, 3), np.uint8), alpha, fg, 0)
+    assert hair[0, 0] == pytest.approx([204, 178.5, 76.5], abs=1)
+    wall = ev.make_background("shadow", np.zeros((120, 100, 3), np.uint8), alpha, fg, 0)
+    assert wall[60, 74].mean() < wall[5, 5].mean() - 20  # just right of the head, in the cast shadow
+
+
+def _portraits_and_models(portraits_dir, models_dir, manifest):
+    if "u2netp" not in manifest.ids():
+        pytest.skip("u2netp is not built")
+    return portraits_dir, models_dir
+
+
+@pytest.mark.slow
+def test_eval_command_on_a_tiny_subset(portraits_dir, models_dir, manifest, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    _portraits_and_models(portraits_dir, models_dir, manifest)
+    out = tmp_path / "report.json"
+    args = ["--photos", "2", "--backgrounds", "white,hair", "--models", "u2netp", "--truth-model", "u2netp"]
+    args += ["--portraits", str(portraits_dir), "--models-dir", str(models_dir)]
+    args += ["--cache", str(tmp_path / "c")]
+    assert ev.main(args + ["--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "== u2netp ==" in printed and "ROC AUC" in printed and "real portraits, u2netp: n=2" in printed
+    report = json.loads(out.read_text())
+    rows = report["rows"]
+    assert len(rows) == 2 * 2 * 2  # photos x backgrounds x (raw, ours)
+    assert {r["kind"] for r in rows} == {"white", "hair"}
+    for r in rows:
+        assert set(ev.METRICS) <= set(r["metrics"])
+        assert 0 <= r["metrics"]["score"] <= 100
+    # The truth is this model's own refined cut-out, so on a white background ours must nearly match it.
+    ours_white = [r for r in rows if r["variant"] == "ours" and r["kind"] == "white"]
+    assert all(r["metrics"]["iou"] > 0.95 for r in ours_white)
+    assert len(list((tmp_path / "c" / "truth").glob("*.npz"))) == 2  # truth cached for the next run
+    summary = report["summary"]
+    assert summary["truth"] == "u2netp" and summary["score"]["n"] == len(rows)
+
+
+@pytest.mark.slow
+def test_eval_accepts_a_standard_dataset_folder(portraits_dir, models_dir, manifest, tmp_path):
+    pytest.importorskip("onnxruntime")
+    _portraits_and_models(portraits_dir, models_dir, manifest)
+    photo = sorted((portraits_dir / "images").glob("*.jpg"))[0]
+    (tmp_path / "images").mkdir()
+    (tmp_path / "alpha").mkdir()
+    shutil.copy(photo, tmp_path / "images" / "one.jpg")
+    w, h = Image.open(photo).size
+    yy, xx = np.mgrid[:h, :w]
+    person = ((yy - 0.4 * h) / (0.25 * h)) ** 2 + ((xx - w / 2) / (0.22 * w)) ** 2 < 1
+    person |= (yy > 0.7 * h) & (np.abs(xx - w / 2) < 0.4 * w)
+    Image.fromarray((person * 255).astype(np.uint8)).save(tmp_path / "alpha" / "one.png")
+    out = tmp_path / "r.json"
+    args = ["--dataset", str(tmp_path), "--models", "u2netp", "--models-dir", str(models_dir), "--no-real"]
+    assert ev.main(args + ["--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["kind"] for r in rows] == ["dataset", "dataset"]
+    assert "halo_ideal" not in rows[0]["metrics"]  # no foreground truth in a dataset
+
+
+def test_bad_arguments_get_a_plain_message(capsys, tmp_path):
+    code = ev.main(["--backgrounds", "purple", "--portraits", str(tmp_path), "--models-dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("passbg.eval: ") and "purple" in err
