@@ -55,6 +55,7 @@ window.passbg = state; // test and benchmark hook: timings, readiness
 //   passbg:photo  {file}            the user chose a photo (the original File, kept in state.photo)
 //   passbg:result {meta}            a result is on screen; detail = the worker's metadata
 //   passbg:error  {message}         an error message is shown
+//   passbg:zoom   {x, y, width, height}  the 200 % view now shows this part of the result
 // They call Python through state.worker.sync.<function>.
 function announce(type, detail) {
   window.dispatchEvent(new CustomEvent(`passbg:${type}`, { detail }));
@@ -331,19 +332,27 @@ function renderTimings(timings, pageMs) {
   ui.timings.innerHTML = rows.join("");
 }
 
-function drawZoom(box) {
+const ZOOM_MAX = { width: 360, height: 240 }; // source pixels; shown at 200 %
+
+// Draw the result at 200 % around a point (default: the box on top of the head the worker found).
+function drawZoom(box, centre) {
   const img = ui.result;
   const w = img.naturalWidth;
   const h = img.naturalHeight;
-  // Default: the top centre of the photo, where the hair meets the background.
-  let { x, y, width, height } = box ?? { x: w * 0.3, y: h * 0.05, width: w * 0.4, height: h * 0.25 };
-  width = Math.min(width, ui.zoom.width / 2, w);
-  height = Math.min(height, ui.zoom.height / 2, h);
+  const area = box ?? { x: w * 0.3, y: h * 0.05, width: w * 0.4, height: h * 0.25 };
+  const width = Math.min(area.width, ZOOM_MAX.width, w);
+  const height = Math.min(area.height, ZOOM_MAX.height, h);
+  const cx = centre?.x ?? area.x + area.width / 2;
+  const cy = centre?.y ?? area.y + area.height / 2;
+  const x = Math.round(Math.min(Math.max(0, cx - width / 2), w - width));
+  const y = Math.round(Math.min(Math.max(0, cy - height / 2), h - height));
+  ui.zoom.width = width * 2;
+  ui.zoom.height = height * 2;
   const ctx = ui.zoom.getContext("2d");
   ctx.imageSmoothingEnabled = false; // 200 % with visible pixels, as users are told to check
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, ui.zoom.width, ui.zoom.height);
   ctx.drawImage(img, x, y, width, height, 0, 0, width * 2, height * 2);
+  state.zoomView = { x, y, width, height };
+  announce("zoom", state.zoomView);
 }
 
 // --- wiring ---------------------------------------------------------------------------------
@@ -359,6 +368,16 @@ ui.background.addEventListener("change", () => {
   if (state.hasResult) recomposite();
 });
 ui.custom.addEventListener("change", () => state.hasResult && recomposite());
+// Click anywhere on the result to inspect that spot at 200 %.
+ui.afterClip.addEventListener("click", (event) => {
+  if (!state.hasResult) return;
+  const rect = ui.result.getBoundingClientRect();
+  const scale = ui.result.naturalWidth / rect.width;
+  drawZoom(state.lastMeta?.zoom, {
+    x: (event.clientX - rect.left) * scale,
+    y: (event.clientY - rect.top) * scale,
+  });
+});
 ui.slider.addEventListener("input", () => {
   ui.afterClip.style.clipPath = `inset(0 ${100 - ui.slider.value}% 0 0)`;
 });
