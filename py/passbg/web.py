@@ -254,3 +254,167 @@ def alpha_bytes() -> Any:
     if _state.last is None:
         return None
     return to_js(np.ascontiguousarray(_state.last.alpha, dtype="<f4").tobytes())
+
+
+# --- country presets: crop, digital file, print sheets (static/app/presets.js; see passbg.passport) --------
+
+
+@dataclass
+class _PassportState:
+    image: Any = None  # the decoded photo the landmarks belong to
+    landmarks: Any = None  # passbg.face.FaceLandmarks of `image`
+    face_ms: float = 0.0
+    job: Any = None  # the last passbg.passport.Passport
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+_passport = _PassportState()
+
+
+def presets_list() -> str:
+    """The country presets for the page's menu (rule, warning, sizes) and the print sheet sizes. JSON."""
+    from passbg import passport
+    from passbg.presets import load_presets
+
+    try:
+        return json.dumps({
+            "presets": [passport.preset_info(p) for p in load_presets().presets],
+            "sheets": [{"id": k, "label": v} for k, v in (("10x15", "10 x 15 cm"), ("4x6", "4 x 6 in"),
+                                                          ("a4", "A4"))],
+        })
+    except PassbgError as err:
+        return json.dumps({"error": str(err)})
+
+
+async def _helper_session(kind: str) -> ModelSpec:
+    """Open a face model on onnxruntime-web (verified by sha256), quietly: the page's status line belongs
+    to the main photo's progress."""
+    spec = _state.manifest.helper(kind)
+    if not _state.bridge.hasSession(spec.id):
+        url = _state.base_url + "static/models/" + spec.file
+        data = await _state.bridge.fetchModel(url, spec.bytes, spec.sha256, None)
+        await _state.bridge.createSession(spec.id, data, 0)
+    return spec
+
+
+async def _run_all(spec: ModelSpec, tensor: np.ndarray) -> list[np.ndarray]:
+    """Every output of a model for an NCHW float32 tensor, as float32 arrays of the model's shapes."""
+    from pyodide.ffi import create_proxy, to_js
+
+    tensor = np.ascontiguousarray(tensor, dtype=np.float32)
+    proxy = create_proxy(tensor)
+    buf = proxy.getBuffer("f32")
+    try:
+        out = await _state.bridge.runAll(spec.id, buf.data, to_js(list(tensor.shape)))
+    finally:
+        buf.release()
+        proxy.destroy()
+    arrays = []
+    for item in out.outputs:
+        dims = [int(d) for d in item.dims]
+        arr = np.empty(int(np.prod(dims)), dtype=np.float32)
+        item.data.assign_to(arr)
+        arrays.append(arr.reshape(dims))
+    return arrays
+
+
+async def _find_face(rgb: np.ndarray) -> Any:
+    """passbg.face.find_face with awaited onnxruntime-web calls in between (same steps, same numbers)."""
+    from passbg import face
+    from passbg.errors import InputError
+
+    det, mesh = await _helper_session("face-detector"), await _helper_session("face-landmarks")
+    tensor, box = face.detector_input(rgb)
+    regressors, scores = sorted(await _run_all(det, tensor), key=lambda a: a.size, reverse=True)[:2]
+    faces = face.decode_detections(regressors, scores, box)
+    if not faces:
+        raise InputError("No face was found in the photo. Use a photo that shows your face from the front.")
+    roi = face.mesh_roi(faces[0])
+    points = max(await _run_all(mesh, face.mesh_input(rgb, roi)), key=lambda a: a.size)
+    return face.landmarks_from(faces[0], face.decode_mesh(points, roi))
+
+
+async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm: float) -> str:
+    """Crop the last result for a preset ("replaced": the new background; "original": the unaltered
+    photo), with the page's zoom and drag on top. Returns JSON: passbg.passport.summary plus landmarks
+    and timings; the preview JPEG comes from passport_bytes("preview"). Errors: {"error": words}."""
+    from passbg import crop
+    from passbg import passport as pp
+    from passbg.encode import encode_jpeg
+    from passbg.presets import load_presets
+
+    try:
+        last = _state.last
+        if last is None or _state.manifest is None:
+            raise PassbgError("Choose a photo first.")
+        t0 = _now()
+        if _passport.image is not last.image:
+            _passport.landmarks = await _find_face(last.image.rgb)
+            _passport.image = last.image
+            _passport.face_ms = _now() - t0
+        catalogue = load_presets()
+        preset = catalogue.get(preset_id)
+        rgb = last.image.rgb
+        if mode == "original":
+            source, fill = rgb, pp.original_background_colour(rgb, last.alpha)
+        else:
+            source, fill = last.composite, last.background.rgb
+        job = pp.Passport(preset, catalogue.defaults, source, last.alpha, _passport.landmarks, fill, mode,
+                          crop.Adjustment(float(scale), float(dx_mm), float(dy_mm)))
+        meta = pp.summary(job)
+        _passport.job = job
+        _passport.files = {"preview": encode_jpeg(job.preview(), quality=90)}
+        lm = _passport.landmarks
+        meta["landmarks"] = {"right_eye": list(lm.right_eye), "left_eye": list(lm.left_eye),
+                             "chin": list(lm.chin), "source": lm.source}
+        meta["print_px"] = [int(job.print_photo.shape[1]), int(job.print_photo.shape[0])]
+        meta["timings"] = {"face": round(_passport.face_ms, 1), "total": round(_now() - t0, 1)}
+        return json.dumps(meta)
+    except PassbgError as err:
+        return json.dumps({"error": str(err)})
+    except Exception as err:  # noqa: BLE001 - the page must get words, not a traceback
+        import traceback
+
+        traceback.print_exc()
+        return json.dumps({"error": f"The photo could not be cropped ({type(err).__name__})."})
+
+
+def passport_file(kind: str, sheet: str = "10x15") -> str:
+    """Make a download of the last crop: kind "digital", "sheet-jpeg" or "sheet-pdf" (sheet 10x15, 4x6,
+    a4). Returns JSON {name, mime, bytes, message, ...}; the file comes from passport_bytes("download")."""
+    from passbg import passport as pp
+    from passbg import printsheet
+
+    try:
+        job = _passport.job
+        if job is None:
+            raise PassbgError("Choose a photo and a country first.")
+        stem = f"passbg-{job.preset.id}" + ("-original" if job.mode == "original" else "")
+        if kind == "digital":
+            f = job.digital_file()
+            data, info = f.data, {"name": f"{stem}-digital.jpg", "mime": "image/jpeg", "message": f.message,
+                                  "within_limits": f.within_limits, "size_px": list(f.size_px),
+                                  "quality": f.quality}
+        elif kind in ("sheet-jpeg", "sheet-pdf"):
+            lay, image = job.sheet(sheet)
+            sid = pp.sheet_id(sheet)
+            pdf = kind == "sheet-pdf"
+            data = printsheet.encode_pdf(image, lay) if pdf else printsheet.encode_jpeg(image)
+            info = {"name": f"{stem}-sheet-{sid}.{'pdf' if pdf else 'jpg'}",
+                    "mime": "application/pdf" if pdf else "image/jpeg", "copies": lay.copies,
+                    "sheet_px": list(lay.sheet_px), "photo_px": list(lay.photo_px),
+                    "positions": [list(p) for p in lay.positions], "sheet_mm": list(lay.sheet_mm),
+                    "message": f"{lay.copies} copies on {lay.sheet_px[0]}x{lay.sheet_px[1]} px at 300 dpi."}
+        else:
+            raise PassbgError(f"Unknown download '{kind}'.")
+        _passport.files["download"] = data
+        return json.dumps({**info, "bytes": len(data)})
+    except PassbgError as err:
+        return json.dumps({"error": str(err)})
+
+
+def passport_bytes(key: str) -> Any:
+    """The crop preview ("preview") or the last download made by passport_file ("download")."""
+    from pyodide.ffi import to_js
+
+    return to_js(_passport.files[key])

@@ -29,6 +29,8 @@ export async function fetchModel(url, expectedBytes, expectedSha256, onProgress)
   } catch (err) {
     throw new Error(`network: could not download the model (${err.message})`);
   }
+  // The service worker answers 503 with a plain-words reason when offline and the model is not stored.
+  if (response.headers.get("x-passbg-offline")) throw new Error(`offline: ${await response.text()}`);
   if (!response.ok) throw new Error(`http ${response.status}: the model file is missing on the server`);
   const total = Number(response.headers.get("content-length")) || expectedBytes || 0;
   const bytes = new Uint8Array(expectedBytes || total || 0);
@@ -97,4 +99,14 @@ export async function run(modelId, data, dims) {
   const t2 = performance.now();
   const out = results[entry.outputName];
   return { data: out.data, dims: Array.from(out.dims), handoffMs: t1 - t0, inferenceMs: t2 - t1 };
+}
+
+// Run a model and return every output (the face models have two): {outputs: [{data, dims}], inferenceMs}.
+export async function runAll(modelId, data, dims) {
+  const entry = sessions.get(modelId);
+  if (!entry) throw new Error(`model ${modelId} is not loaded`);
+  const t0 = performance.now();
+  const results = await entry.session.run({ [entry.inputName]: new ort.Tensor("float32", data, Array.from(dims)) });
+  const outputs = entry.session.outputNames.map((name) => ({ data: results[name].data, dims: Array.from(results[name].dims) }));
+  return { outputs, inferenceMs: performance.now() - t0 };
 }

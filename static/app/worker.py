@@ -10,3 +10,7 @@ sync.process = web.process
 sync.recomposite = web.recomposite
 sync.result_bytes = web.result_bytes
 sync.alpha_bytes = web.alpha_bytes
+sync.presets_list = web.presets_list
+sync.passport = web.passport
+sync.passport_file = web.passport_file
+sync.passport_bytes = web.passport_bytes

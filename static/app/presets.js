@@ -1,0 +1,302 @@
+// Country presets: choose a country/document, see its rule BEFORE any download (several authorities
+// forbid a replaced background), crop automatically to the preset with drag and zoom on top, and
+// download the digital file and print sheets. Python does the work (passbg.web passport functions).
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  preset: $("preset"),
+  warning: $("preset-warning"),
+  warningTitle: $("preset-warning-title"),
+  rule: $("preset-rule"),
+  message: $("preset-message"),
+  original: $("check-original"),
+  ack: $("preset-ack"),
+  ackRow: $("preset-ack-row"),
+  info: $("preset-info"),
+  work: $("passport-work"),
+  empty: $("passport-empty"),
+  stage: $("crop-stage"),
+  canvas: $("crop-preview"),
+  scale: $("crop-scale"),
+  scaleValue: $("crop-scale-value"),
+  reset: $("crop-reset"),
+  checks: $("crop-checks"),
+  score: $("crop-score"),
+  status: $("passport-status"),
+  digital: $("download-digital"),
+  digitalNote: $("digital-note"),
+  sheet: $("sheet-size"),
+  sheetJpeg: $("download-sheet-jpeg"),
+  sheetPdf: $("download-sheet-pdf"),
+  sheetNote: $("sheet-note"),
+};
+
+const st = {
+  presets: [],
+  adjust: { scale: 1, dx: 0, dy: 0 },
+  meta: null,
+  hasResult: false,
+  busy: false,
+  pending: false,
+  drag: null,
+};
+window.passbgPresets = st; // test hook
+
+const worker = () => window.passbg?.worker?.sync;
+const chosen = () => st.presets.find((p) => p.id === ui.preset.value);
+const mode = () => (ui.original.checked ? "original" : "replaced");
+
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function showRule() {
+  const p = chosen();
+  ui.warning.hidden = !p;
+  ui.info.textContent = "";
+  if (!p) return updateButtons();
+  // The rule and the user message are shown as soon as a preset is chosen: before any download.
+  ui.warning.classList.toggle("info", !p.forbids);
+  ui.warning.dataset.forbids = String(p.forbids);
+  ui.warningTitle.textContent = p.forbids
+    ? (p.replacement === "no-self-made"
+      ? `${p.name}: self-made photos are not accepted`
+      : `${p.name}: a replaced background is not allowed`)
+    : `${p.name}: about replacing the background`;
+  ui.rule.textContent = `The rule: “${p.rule}”`;
+  ui.message.textContent = p.user_message;
+  ui.ackRow.hidden = !p.forbids;
+  if (p.has_layout) {
+    const [w, h] = p.print_mm;
+    const [lo, hi] = p.head_mm;
+    let text = `Print ${w} × ${h} mm, head (chin to crown) ${lo}–${hi} mm; background: ${p.background}.`;
+    if (p.digital_px) {
+      const kb = p.digital_kb ? `, ${p.digital_kb[0] ?? 0}–${p.digital_kb[1] ?? "any"} kB` : "";
+      text += ` Digital file ${p.digital_px[0]} × ${p.digital_px[1]} px${kb}.`;
+    }
+    ui.info.textContent = text;
+  } else {
+    ui.info.textContent = "This document has no photo layout that can be made here.";
+  }
+  updateButtons();
+}
+
+function downloadsAllowed() {
+  const p = chosen();
+  if (!p || !p.has_layout || !st.meta || st.busy) return false;
+  // A forbidding authority: downloads of a replaced background only once the user has read the rule.
+  return !p.forbids || mode() === "original" || ui.ack.checked;
+}
+
+function updateButtons() {
+  const ok = downloadsAllowed();
+  const p = chosen();
+  ui.digital.disabled = !ok || !p?.digital_px;
+  ui.sheetJpeg.disabled = !ok;
+  ui.sheetPdf.disabled = !ok;
+  if (p && !p.digital_px && p.has_layout) ui.digitalNote.textContent = "No digital upload for this document.";
+}
+
+function drawPreview(meta, img) {
+  const c = ui.canvas;
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  // Overlay: where the crown and the chin are, and the allowed eye-line band (USA), on the print.
+  const p = chosen();
+  const perMm = c.height / p.print_mm[1];
+  const crown = meta.plan.top_margin_mm * perMm;
+  const chin = crown + meta.plan.head_mm * perMm;
+  ctx.lineWidth = 2;
+  ctx.setLineDash([6, 4]);
+  ctx.strokeStyle = meta.crop_ok ? "rgba(30,122,58,0.9)" : "rgba(164,35,27,0.9)";
+  for (const y of [crown, chin]) {
+    ctx.beginPath();
+    ctx.moveTo(0, y);
+    ctx.lineTo(c.width, y);
+    ctx.stroke();
+  }
+  const eye = meta.checks.find((x) => x.id === "eye_line");
+  if (eye) {
+    const eyeY = c.height - meta.plan.eye_line_mm * perMm;
+    ctx.setLineDash([2, 3]);
+    ctx.beginPath();
+    ctx.moveTo(0, eyeY);
+    ctx.lineTo(c.width, eyeY);
+    ctx.stroke();
+  }
+}
+
+async function refresh() {
+  const p = chosen();
+  if (!p || !p.has_layout || !st.hasResult || !worker()) {
+    ui.work.hidden = true;
+    ui.empty.hidden = false;
+    ui.empty.textContent = !p ? "Choose a country above." : !p.has_layout ? p.user_message : "Make your photo first (step 1).";
+    st.meta = null;
+    return updateButtons();
+  }
+  if (st.busy) {
+    st.pending = true;
+    return;
+  }
+  st.busy = true;
+  updateButtons();
+  setStatus("Finding the face and cropping…");
+  try {
+    do {
+      st.pending = false;
+      const a = st.adjust;
+      const meta = JSON.parse(await worker().passport(p.id, mode(), a.scale, a.dx, a.dy));
+      if (meta.error) {
+        setStatus(meta.error);
+        st.meta = null;
+        ui.work.hidden = true;
+        ui.empty.hidden = false;
+        ui.empty.textContent = meta.error;
+        continue;
+      }
+      const bytes = await worker().passport_bytes("preview");
+      const url = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
+      const img = new Image();
+      await new Promise((resolve, reject) => {
+        img.onload = resolve;
+        img.onerror = () => reject(new Error("the crop preview could not be shown"));
+        img.src = url;
+      });
+      URL.revokeObjectURL(url);
+      st.meta = meta;
+      ui.work.hidden = false;
+      ui.empty.hidden = true;
+      drawPreview(meta, img);
+      ui.stage.style.transform = "";
+      ui.checks.replaceChildren(...meta.checks.map((c) => {
+        const li = document.createElement("li");
+        li.textContent = c.reason;
+        li.dataset.check = c.id;
+        if (!c.passed) li.className = "bad";
+        return li;
+      }));
+      const what = meta.mode === "original" ? "your unaltered photo" : "the new background";
+      ui.score.textContent = `Score ${meta.score}/100 for ${what}` + (meta.crop_ok ? " — head size and position within the rule." : " — the head size or position is outside the rule: drag or zoom to fix it.");
+      ui.canvas.dataset.cropOk = String(meta.crop_ok);
+      setStatus(`Cropped in ${(meta.timings.total / 1000).toFixed(2)} s.`);
+    } while (st.pending);
+  } catch (err) {
+    setStatus(`Cropping failed: ${err.message || err}`);
+  } finally {
+    st.busy = false;
+    updateButtons();
+    ui.canvas.dataset.ready = st.meta ? "yes" : "no";
+  }
+}
+
+async function download(kind) {
+  if (!downloadsAllowed()) return;
+  const note = kind === "digital" ? ui.digitalNote : ui.sheetNote;
+  note.textContent = "Preparing…";
+  const info = JSON.parse(await worker().passport_file(kind, ui.sheet.value));
+  if (info.error) {
+    note.textContent = info.error;
+    return;
+  }
+  const bytes = await worker().passport_bytes("download");
+  const url = URL.createObjectURL(new Blob([bytes], { type: info.mime }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = info.name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  st.lastDownload = info;
+  if (kind === "digital") {
+    const [w, h] = info.size_px;
+    note.textContent = `${w} × ${h} px, ${(info.bytes / 1000).toFixed(0)} kB (JPEG quality ${info.quality}). ${info.message}`;
+    note.dataset.bytes = String(info.bytes);
+  } else {
+    note.textContent = `${info.name}: ${info.message} Print at 100 % (“actual size”), never “fit to page”.`;
+  }
+}
+
+// --- drag and zoom: the person moves under a fixed frame; re-validated when the gesture ends ----------
+ui.stage.addEventListener("pointerdown", (e) => {
+  if (!st.meta) return;
+  st.drag = { x: e.clientX, y: e.clientY, id: e.pointerId };
+  ui.stage.setPointerCapture(e.pointerId);
+  ui.stage.classList.add("dragging");
+});
+ui.stage.addEventListener("pointermove", (e) => {
+  if (!st.drag) return;
+  ui.stage.style.transform = `translate(${e.clientX - st.drag.x}px, ${e.clientY - st.drag.y}px)`;
+});
+function endDrag(e) {
+  if (!st.drag) return;
+  const p = chosen();
+  const rect = ui.canvas.getBoundingClientRect();
+  const mmPerPx = p.print_mm[0] / rect.width;
+  st.adjust.dx += (e.clientX - st.drag.x) * mmPerPx;
+  st.adjust.dy += (e.clientY - st.drag.y) * mmPerPx;
+  st.drag = null;
+  ui.stage.classList.remove("dragging");
+  refresh();
+}
+ui.stage.addEventListener("pointerup", endDrag);
+ui.stage.addEventListener("pointercancel", endDrag);
+ui.stage.addEventListener("keydown", (e) => {
+  const step = { ArrowLeft: [-0.5, 0], ArrowRight: [0.5, 0], ArrowUp: [0, -0.5], ArrowDown: [0, 0.5] }[e.key];
+  if (!step || !st.meta) return;
+  e.preventDefault();
+  st.adjust.dx += step[0];
+  st.adjust.dy += step[1];
+  refresh();
+});
+ui.scale.addEventListener("input", () => {
+  st.adjust.scale = Number(ui.scale.value);
+  ui.scaleValue.textContent = `${Math.round(st.adjust.scale * 100)} %`;
+  refresh();
+});
+function resetAdjust() {
+  st.adjust = { scale: 1, dx: 0, dy: 0 };
+  ui.scale.value = "1";
+  ui.scaleValue.textContent = "100 %";
+}
+ui.reset.addEventListener("click", () => {
+  resetAdjust();
+  refresh();
+});
+
+ui.preset.addEventListener("change", () => {
+  resetAdjust();
+  showRule();
+  refresh();
+});
+ui.original.addEventListener("change", () => refresh());
+ui.ack.addEventListener("change", updateButtons);
+ui.digital.addEventListener("click", () => download("digital"));
+ui.sheetJpeg.addEventListener("click", () => download("sheet-jpeg"));
+ui.sheetPdf.addEventListener("click", () => download("sheet-pdf"));
+
+window.addEventListener("passbg:ready", async () => {
+  const list = JSON.parse(await worker().presets_list());
+  if (list.error) {
+    ui.empty.textContent = list.error;
+    return;
+  }
+  st.presets = list.presets;
+  ui.preset.replaceChildren(new Option("Choose a country and document…", ""));
+  for (const p of list.presets) ui.preset.append(new Option(p.name, p.id));
+  ui.sheet.replaceChildren(...list.sheets.map((s) => new Option(s.label, s.id)));
+  ui.preset.disabled = false;
+  showRule();
+});
+window.addEventListener("passbg:photo", () => {
+  st.hasResult = false;
+  resetAdjust();
+  refresh();
+});
+window.addEventListener("passbg:result", () => {
+  st.hasResult = true;
+  refresh();
+});
