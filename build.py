@@ -913,7 +913,8 @@ def site_sources(ctx: Context) -> dict[str, Path]:
     """site-relative path -> source file, for every file copied or linked into site/."""
     L = ctx.layout
     wanted: dict[str, Path] = {}
-    for name in ("index.html", "pyscript.toml", "sw.js", "manifest.webmanifest"):
+    # sw.js is not copied: step_offline writes it with the build id (see below).
+    for name in ("index.html", "pyscript.toml", "manifest.webmanifest"):
         if (L.repo / name).is_file():
             wanted[name] = L.repo / name
     for base, root in (
@@ -926,6 +927,8 @@ def site_sources(ctx: Context) -> dict[str, Path]:
             continue
         for path in root.rglob("*"):
             if path.is_file() and not path.name.startswith(".") and path.name != "README.md":
+                if base == "static/icons" and path.suffix == ".py":
+                    continue  # the script that draws the icons is not part of the site
                 wanted[f"{base}/{path.relative_to(root).as_posix()}"] = path
     return wanted
 
@@ -994,13 +997,99 @@ def step_site(ctx: Context) -> None:
         write_bytes_atomic(info_path, (json.dumps(stamped, indent=2) + "\n").encode())
         R.wrote("site/build-info.json")
         written += 1
+    offline_files, offline_written = step_offline(ctx, site, [*sources, *generated])
+    written += offline_written
     keep = {site / rel for rel in sources} | {site / rel for rel in generated} | {info_path}
+    keep |= offline_files
     remove_stale(site, keep, R, "site")
     size = sum((site / rel).stat().st_size for rel in sources) / MiB
     names = [c.removeprefix("site/") for c in R.changed if c.startswith("site/")]
     shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
     state = f"wrote {written} ({shown})" if written else "up to date"
     R.info(f"{len(keep)} files, {size:.1f} MB: {state}")
+
+
+# --- offline: the service worker's precache list ---------------------------------------------------------
+
+# Fetched only when first used (models other than the default, the WebGPU build of onnxruntime-web):
+# the service worker caches them then.  Everything else the site holds is stored at install.
+FIRST_USE = re.compile(r"^static/models/.*\.onnx$|^static/vendor/ort/.*(jsep|webgpu)")
+SW_BUILD_LINE = re.compile(r'^const BUILD = "[^"\n]*";$', re.M)
+
+
+def precache_entries(
+    site: Path, paths: Iterable[str], default_file: str | None, sha256_of: Callable[[Path], str]
+) -> list[dict]:
+    """{path, sha256, bytes, when} for every site file the app may fetch; when is install or first-use."""
+    entries = []
+    for rel in sorted(set(paths)):
+        path = site / rel
+        lazy = FIRST_USE.search(rel) is not None and rel != f"static/models/{default_file}"
+        entries.append(
+            {
+                "path": rel,
+                "sha256": sha256_of(path),
+                "bytes": path.stat().st_size,
+                "when": "first-use" if lazy else "install",
+            }
+        )
+    return entries
+
+
+def offline_outputs(
+    site: Path,
+    paths: Iterable[str],
+    template: str,
+    default_model: str | None,
+    default_file: str | None,
+    sha256_of: Callable[[Path], str] = sha256_file,
+) -> dict[str, bytes]:
+    """The content of precache.json and sw.js (the template with the build id) for the site's files.
+
+    The build id is a hash of the precache list and the service worker template, so sw.js changes
+    byte-wise exactly when some file of the app changes: that is how browsers notice a new build.
+    """
+    entries = precache_entries(site, paths, default_file, sha256_of)
+    listing = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+    build_id = sha256_bytes((listing + "\n" + template).encode())[:16]
+    worker, found = SW_BUILD_LINE.subn(f'const BUILD = "{build_id}";', template)
+    if found != 1:
+        raise BuildError('sw.js must hold exactly one line of the form: const BUILD = "dev";')
+    doc = {
+        "about": "written by build.py: every file the service worker stores, with its sha256",
+        "build": build_id,
+        "default_model": default_model,
+        "files": entries,
+    }
+    return {"precache.json": (json.dumps(doc, indent=1) + "\n").encode(), "sw.js": worker.encode()}
+
+
+def step_offline(ctx: Context, site: Path, paths: Iterable[str]) -> tuple[set[Path], int]:
+    """Write site/precache.json and site/sw.js; returns (their paths, how many were rewritten)."""
+    template = ctx.layout.repo / "sw.js"
+    if not template.is_file():
+        return set(), 0
+    default_file = next((m["file"] for m in ctx.models_present if m["id"] == ctx.default_model), None)
+
+    def sha256_of(path: Path) -> str:
+        return ctx.memo.sha256(path) if path.stat().st_size >= BIG_FILE else sha256_file(path)
+
+    outputs = offline_outputs(
+        site, paths, template.read_text(encoding="utf-8"), ctx.default_model, default_file, sha256_of
+    )
+    written = 0
+    for name, data in outputs.items():
+        dest = site / name
+        if not dest.is_file() or dest.read_bytes() != data:
+            write_bytes_atomic(dest, data)
+            ctx.report.wrote(f"site/{name}")
+            written += 1
+    doc = json.loads(outputs["precache.json"])
+    stored = sum(e["bytes"] for e in doc["files"] if e["when"] == "install")
+    ctx.report.info(
+        f"precache.json: build {doc['build']}, {len(doc['files'])} files, {stored / MiB:.1f} MB at install"
+    )
+    return {site / name for name in outputs}, written
 
 
 # --- step 6: CPython environment -------------------------------------------------------------------------
