@@ -140,7 +140,7 @@ class RemoveApp:
         if not cors:
             return ()  # no CORS headers: the browser refuses the real request, as it should
         return (("access-control-allow-methods", "POST, OPTIONS"),
-                ("access-control-allow-headers", "Authorization, Content-Type"),
+                ("access-control-allow-headers", "Authorization, Content-Type, X-Passbg-Client"),
                 ("access-control-max-age", "600"))
 
     def _check_token(self, headers: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from passbg import pipeline
+from passbg import cloud, pipeline
 from passbg.backgrounds import default_background, presets, resolve_background
 from passbg.errors import PassbgError
 from passbg.models import Manifest, ModelSpec, parse_manifest
@@ -38,6 +38,8 @@ class _State:
     # the last result, kept so a background change re-composites without a new inference
     last: pipeline.Result | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None  # the last result's quality (passbg.cloud.quality)
+    cloud_image: Any = None  # the decoded photo the last cloud upload was made from
 
 
 _state = _State()
@@ -167,12 +169,43 @@ def _zoom_box(alpha: np.ndarray) -> dict[str, int]:
     return {"x": x, "y": y, "width": box_w, "height": box_h}
 
 
-def _result_meta(result: pipeline.Result, spec: ModelSpec, extra: dict[str, float]) -> str:
-    timings = {k: round(float(v), 1) for k, v in {**result.timings, **extra}.items()}
+def _quality(result: pipeline.Result) -> dict[str, Any] | None:
+    """The result's score and failed checks' reasons; None (and a console trace) if the checks fail,
+    so a problem in the checks never costs the user their result."""
+    try:
+        _state.quality = cloud.quality(result)
+    except Exception:  # noqa: BLE001 - see docstring
+        import traceback
+
+        traceback.print_exc()
+        _state.quality = None
+    return _state.quality
+
+
+def _model_meta(model_id: str) -> dict[str, Any]:
+    """What the page shows about the model that made a result (a cloud endpoint is named by its host)."""
+    if model_id.startswith("cloud:"):
+        host = model_id.removeprefix("cloud:")
+        return {"id": model_id, "title": f"the cloud endpoint {host}", "bytes": 0,
+                "licence": {"name": "chosen by the endpoint's operator"}, "source": host}
+    return _model_info(_state.manifest.get(model_id))
+
+
+def _result_meta(
+    result: pipeline.Result, spec: ModelSpec | dict[str, Any], extra: dict[str, float], quality: Any = False
+) -> str:
+    """JSON metadata of a result for the page; `quality` when the caller has already scored it."""
+    t0 = _now()
+    if quality is False:
+        quality = _quality(result)
+    else:
+        _state.quality = quality
+    timings = {k: round(float(v), 1) for k, v in {**result.timings, **extra, "checks": _now() - t0}.items()}
     image = result.image
     return json.dumps(
         {
-            "model": _model_info(spec),
+            "model": spec if isinstance(spec, dict) else _model_info(spec),
+            "quality": quality,
             "timings": timings,
             "width": int(result.composite.shape[1]),
             "height": int(result.composite.shape[0]),
@@ -230,7 +263,7 @@ async def recomposite(background: str) -> str:
         timings = {k: v for k, v in last.timings.items() if k not in ("composite", "encode")}
         result = dataclasses.replace(last, background=bg, composite=last.on_background(bg), timings=timings)
         _store(result)
-        return _result_meta(result, _state.manifest.get(last.model_id), {"total": _now() - t0})
+        return _result_meta(result, _model_meta(last.model_id), {"total": _now() - t0})
     except PassbgError as err:
         return json.dumps({"error": str(err)})
 
@@ -254,6 +287,63 @@ def alpha_bytes() -> Any:
     if _state.last is None:
         return None
     return to_js(np.ascontiguousarray(_state.last.alpha, dtype="<f4").tobytes())
+
+
+# --- cloud second opinion (static/app/cloud.js does the upload; see passbg.cloud) ---------------------
+
+
+def cloud_prepare() -> str:
+    """Encode what would be uploaded for the last photo and describe it: JSON {width, height, bytes}.
+    The bytes (a fresh JPEG of the decoded pixels: no EXIF, no GPS) come from :func:`cloud_upload_bytes`."""
+    last = _state.last
+    if last is None:
+        return json.dumps({"error": "Choose a photo first."})
+    _state.cloud_image = last.image
+    data = cloud.upload_jpeg(last.image.rgb)
+    _state.files["cloud-upload"] = data
+    height, width = cloud.upload_size(last.image.rgb.shape[:2])
+    return json.dumps({"width": width, "height": height, "bytes": len(data)})
+
+
+def cloud_upload_bytes() -> Any:
+    """The upload prepared by :func:`cloud_prepare`, as a Uint8Array."""
+    from pyodide.ffi import to_js
+
+    return to_js(_state.files["cloud-upload"])
+
+
+def process_cloud(answer: Any, endpoint: str) -> str:
+    """The endpoint's PNG (mask or cut-out, a Uint8Array) -> composite and checks exactly as for a local
+    result; the better of the two is kept. Returns the kept result's meta plus ``cloud``: {endpoint,
+    local, remote (quality dicts), used: "cloud" | "local"}; or {"error": words} (the local result stays)."""
+    try:
+        local, image = _state.last, _state.cloud_image
+        if local is None or image is None or local.image is not image or _state.manifest is None:
+            raise PassbgError("A different photo was chosen meanwhile; the endpoint's answer was not used.")
+        data = answer.to_bytes() if hasattr(answer, "to_bytes") else bytes(answer)
+        t0 = _now()
+        mask = cloud.read_mask(data, cloud.upload_size(image.rgb.shape[:2]))
+        spec = cloud.mask_spec(_state.manifest.get(_state.manifest.default), endpoint)
+        remote = cloud.finish_with_mask(image, mask, spec, local.background)
+        local_quality = _state.quality or _quality(local)
+        remote_quality = cloud.quality(remote)
+        local_score = -1 if local_quality is None else local_quality["score"]
+        used = cloud.pick(local_score, remote_quality["score"])
+        if used == "cloud":
+            _store(remote)
+        kept = remote if used == "cloud" else local
+        kept_quality = remote_quality if used == "cloud" else local_quality
+        extra = {"total": _now() - t0}
+        meta = json.loads(_result_meta(kept, _model_meta(kept.model_id), extra, kept_quality))
+        meta["cloud"] = {"endpoint": endpoint, "local": local_quality, "remote": remote_quality, "used": used}
+        return json.dumps(meta)
+    except PassbgError as err:
+        return json.dumps({"error": str(err)})
+    except Exception as err:  # noqa: BLE001 - the page must get words, not a traceback
+        import traceback
+
+        traceback.print_exc()
+        return json.dumps({"error": f"The endpoint's answer could not be used ({type(err).__name__})."})
 
 
 # --- country presets: crop, digital file, print sheets (static/app/presets.js; see passbg.passport) --------

@@ -49,6 +49,7 @@ const state = {
   timings: {}, // stage -> ms, as the page measured them (read by the benchmark)
 };
 window.passbg = state; // test and benchmark hook: timings, readiness
+state.showResult = (meta, ms) => showResult(meta, ms); // feature modules (cloud.js) put a result on screen
 
 // Feature modules (static/app/*.js) plug in through these events instead of editing this file:
 //   passbg:ready  {info}            Python is up; detail = what init() returned
