@@ -10,7 +10,7 @@ from PIL import Image
 # above 0, which shows as a faint see-through body or a grey veil over the new background. The
 # thresholds were measured on the shared portraits (see tests/test_segment.py and the report); they are
 # narrow, so real soft edges (hair) keep their gradient. A model can override them in the manifest.
-DEFAULT_LEVELS = (0.02, 0.95)
+DEFAULT_LEVELS = (0.02, 0.90)
 
 
 def normalise(raw: np.ndarray, method: str) -> np.ndarray:
