@@ -58,6 +58,9 @@ _HINT = "Use a photo saved as JPEG, PNG or WebP."
 # Formats Pillow recognises without a magic number: arbitrary bytes can pass as one, so a failure to
 # decode them means "not an image" rather than "a damaged image".
 _WEAK_SIGNATURE_FORMATS = {"TGA"}
+# Formats that may hold an animation. (MPO, several stills of one shot, is not one: its first image is
+# the photo.)
+_ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedIma
     _load(im, fmt)
 
     notes: list[str] = []
+    if fmt in _ANIMATED_FORMATS and _is_animated(im):
+        notes.append(f"This {fmt} is an animation; its first frame was used.")
     orientation = _read_orientation(im)
     icc = im.info.get("icc_profile") or None
     if orientation in _ORIENTATION_FIX:
@@ -157,11 +162,36 @@ def _refuse_obvious_non_images(data: bytes) -> None:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<") and b"<svg" in head.lower():
         raise InputError(f"This is an SVG drawing, not a photo. {_HINT}")
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"hevc"):
+    container = _iso_bmff_format(head)
+    if container == "AVIF":
+        raise InputError(
+            "This is an AVIF image, which passbg cannot read. Save or export it as JPEG or PNG "
+            "(most photo viewers: File > Export or Save as) and choose that file."
+        )
+    if container == "HEIC":
         raise InputError(
             "This is a HEIC/HEIF photo (the iPhone default), which cannot be read here. "
             "Export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible)."
         )
+
+
+# ISO base media file brands (the 'ftyp' box): AVIF first, since AVIF files also list the generic
+# HEIF brands mif1/msf1.
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+
+def _iso_bmff_format(head: bytes) -> str | None:
+    """'AVIF', 'HEIC' or None from the ftyp box at the start of an ISO-BMFF file (major + compatible)."""
+    if head[4:8] != b"ftyp" or len(head) < 16:
+        return None
+    size = min(int.from_bytes(head[0:4], "big"), len(head))
+    brands = {head[8:12]} | {head[i : i + 4] for i in range(16, size - 3, 4)}
+    if brands & _AVIF_BRANDS:
+        return "AVIF"
+    if brands & _HEIF_BRANDS:
+        return "HEIC"
+    return None
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -182,10 +212,12 @@ def _open(data: bytes) -> Image.Image:
             # Our own MAX_PIXELS check follows; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as err:
+    except Image.DecompressionBombError:
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
         raise InputError(
-            f"The image declares an enormous size and was refused to protect memory ({err}). "
-            "If it is a real photo, reduce its size in a photo editor and try again."
+            f"The image declares a size of more than {limit / 1e6:.0f} megapixels, far beyond any camera "
+            "photo, and was refused before decoding to protect memory. If it is a real photo, reduce its "
+            "size in a photo editor and try again."
         ) from None
     except UnidentifiedImageError:
         if _looks_like_text(data):
@@ -211,6 +243,15 @@ def _load(im: Image.Image, fmt: str) -> None:
         raise InputError(
             "The image is too large to decode in the available memory. Use a smaller photo."
         ) from None
+
+
+def _is_animated(im: Image.Image) -> bool:
+    try:
+        animated = bool(getattr(im, "is_animated", False))
+        im.seek(0)  # checking may have moved to frame 1
+    except (OSError, EOFError, ValueError):
+        return False
+    return animated
 
 
 def _read_orientation(im: Image.Image) -> int:

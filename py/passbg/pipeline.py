@@ -10,18 +10,25 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from passbg import composite as comp
+from passbg import subjects
 from passbg.backgrounds import Background, resolve_background
 from passbg.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image
 from passbg.encode import encode_jpeg, encode_png
+from passbg.errors import InputError
 from passbg.models import ModelSpec
 from passbg.preprocess import to_tensor
 from passbg.segment import Backend, postprocess
+
+# Below this many pixels on the short side, or beyond this long:short ratio, a picture cannot hold a
+# head-and-shoulders photo; refusing says so instead of a meaningless "no person found".
+MIN_SIDE = 64
+MAX_ASPECT = 6.0
 
 STAGES = ("decode", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
 
@@ -64,6 +71,12 @@ class Result:
     composite: np.ndarray
     timings: dict[str, float]
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Plain-words remarks for the user: how the photo was read, and what the matte shows (e.g. more
+        than one person). Kept on `image.notes`, where the page reads them."""
+        return self.image.notes
+
     @cached_property
     def cutout(self) -> np.ndarray:
         """uint8 (H, W, 4) RGBA, straight alpha."""
@@ -98,9 +111,25 @@ def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -
     timings: dict[str, float] = {}
     with _Clock(timings, "decode"):
         image = decode_image(data, max_side=max_side)
+    check_usable(image)
     with _Clock(timings, "preprocess"):
         tensor = to_tensor(image.rgb, spec)
     return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
+
+
+def check_usable(image: DecodedImage) -> None:
+    """Refuse pictures whose shape cannot hold a portrait, naming the shape. Raises InputError."""
+    width, height = image.original_size
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InputError(
+            f"The picture is {width} x {height} pixels: a long narrow strip, not a photo of a person. "
+            "Use a photo (about 3:4, portrait orientation) showing your head and shoulders."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InputError(
+            f"The picture is only {width} x {height} pixels, too small to show a person. "
+            "Use the original photo from the camera (at least 600 x 600 pixels)."
+        )
 
 
 def finish(
@@ -126,6 +155,9 @@ def finish(
         if image.alpha is not None:
             # Regions the photo itself marks transparent are not the person (see passbg.decode).
             alpha *= image.alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+        found = subjects.analyse(alpha)
+    subjects.require_person(found)
+    image = replace(image, notes=image.notes + tuple(found.notes()))
     with _Clock(timings, "foreground"):
         fg = comp.estimate_foreground(image.rgb, alpha)
     with _Clock(timings, "composite"):
