@@ -7,6 +7,8 @@
 // it stores the new build in a cache of its own (copying unchanged files from the old cache, so
 // only changed files are downloaded), and it takes over only when the user accepts the update.
 // An interrupted update leaves the running version and its cache untouched.
+// The very first version takes over at once and stores the app when the page asks ("store"),
+// after the app has started, so storing does not slow the first start.
 const BUILD = "dev";
 
 const PREFIX = "passbg-";
@@ -250,17 +252,31 @@ async function failed(err) {
   });
 }
 
+async function store() {
+  try {
+    listPromise = null;
+    await fill(await fetchList()); // keeps what is already stored, downloads the rest
+  } catch (err) {
+    await failed(err);
+  }
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
+      if (!self.registration.active) {
+        // The first version takes over at once (so a server without COOP/COEP gets them after one
+        // reload) and stores the app when the page asks, once the app has started.
+        await self.skipWaiting();
+        return;
+      }
+      // An update is stored completely before it can take over, and waits for the user.
       try {
         await fill(await fetchList());
       } catch (err) {
         await failed(err);
-        throw err; // the install fails: the running version (if any) stays in charge
+        throw err; // the install fails: the running version stays in charge, untouched
       }
-      // The first version takes over at once; a later one waits until the user accepts it.
-      if (!self.registration.active) await self.skipWaiting();
     })(),
   );
 });
@@ -311,18 +327,9 @@ self.addEventListener("message", (event) => {
     event.waitUntil(self.skipWaiting());
   } else if (type === "status") {
     event.waitUntil(status().then((s) => event.source.postMessage({ type: "status", build: BUILD, ...s })));
-  } else if (type === "repair") {
-    // Storage was cleared under a running version: store this build again from the network.
-    event.waitUntil(
-      (async () => {
-        try {
-          listPromise = null;
-          await fill(await fetchList()); // keeps what is still there, downloads the rest
-        } catch (err) {
-          await failed(err);
-        }
-      })(),
-    );
+  } else if (type === "store") {
+    // First visit, or storage cleared under a running version: store this build.
+    event.waitUntil(store());
   }
 });
 
@@ -336,8 +343,9 @@ async function keep(entry, stream) {
     if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) return;
     const cache = await caches.open(CACHE);
     await cache.put(urlOf(entry.path), storedResponse(entry, body));
-    await tell({ type: "first-use-stored", path: entry.path });
+    if (entry.when !== "install") await tell({ type: "first-use-stored", path: entry.path });
   } catch (err) {
+    if (entry.when === "install") return; // the page's "store" request reports that
     await tell({ type: "store-failed", path: entry.path, reason: isQuotaError(err) ? "quota" : "other", message: err.message });
   }
 }

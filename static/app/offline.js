@@ -1,7 +1,7 @@
 // Offline use, on the page: registers the service worker (sw.js), says whether the app is ready to
 // work with no network and how much it stored, offers a downloaded update ("reload"), explains
 // storage problems (quota, storage cleared, private windows) and offers installing the app.
-// The app itself never depends on this module: without a service worker it simply works online.
+// The app itself never depends on this module: without a service worker it works online.
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -13,14 +13,18 @@ const ui = {
 };
 const sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
+const ISOLATION_RELOAD = "passbg-isolation-reload"; // sessionStorage: reloaded once for COOP/COEP
+const STORED_ONCE = "passbg-offline-stored"; // localStorage: this browser had a complete copy
 const offline = {
   state: "checking", // checking | unsupported | storing | ready | updating | update-ready | failed | incomplete
   status: null, // the service worker's last status report
-  lastMiss: null, // {path, at}: a model the page asked for offline that is not stored
+  lastMiss: null, // {path, at}: a model asked for offline that is not stored
   registration: null,
 };
 window.passbgOffline = offline; // test and benchmark hook
 let reloading = false;
+let storeRequested = false;
+let storingText = "Storing the app on this device for offline use…";
 let modelTitles = null; // model file name -> title, from static/models/manifest.json
 
 function show(state, text, detail = "") {
@@ -30,11 +34,30 @@ function show(state, text, detail = "") {
   ui.detail.textContent = detail;
 }
 
+function remember(storage, key, value) {
+  try {
+    if (value === null) storage.removeItem(key);
+    else storage.setItem(key, value);
+  } catch {
+    // storage may be unavailable (private window, blocked cookies): nothing to remember then
+  }
+}
+
+function recall(storage, key) {
+  try {
+    return storage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
 async function titles() {
   if (!modelTitles) {
     try {
       const manifest = await (await fetch("./static/models/manifest.json")).json();
-      modelTitles = Object.fromEntries(manifest.models.map((m) => [m.file, m.title]));
+      modelTitles = Object.fromEntries(
+        manifest.models.filter((m) => (m.kind ?? "segmentation") === "segmentation").map((m) => [m.file, m.title]),
+      );
     } catch {
       modelTitles = {};
     }
@@ -42,50 +65,55 @@ async function titles() {
   return modelTitles;
 }
 
+async function storedModelTitles(paths) {
+  const names = await titles();
+  return paths.map((p) => names[p.split("/").pop()]).filter(Boolean);
+}
+
 async function describeStoredModels(paths) {
   const names = await titles();
-  const stored = paths.filter((p) => /^static\/models\/[^/]+\.onnx$/.test(p)).map((p) => p.split("/").pop());
-  const shown = stored.map((file) => names[file] ?? file);
-  const others = Object.keys(names).filter((file) => !stored.includes(file)).length;
-  let text = shown.length ? `Models stored for offline use: ${shown.join(", ")}.` : "";
-  if (others) text += " Other models are downloaded and stored when you first use them (needs a connection).";
+  const stored = await storedModelTitles(paths);
+  let text = stored.length ? `Models stored for offline use: ${stored.join(", ")}.` : "";
+  if (Object.keys(names).length > stored.length) {
+    text += " Other models are downloaded and stored when you first use them (needs a connection).";
+  }
   return text.trim();
+}
+
+// Ask the service worker to store (or complete) this build's copy.
+function requestStore(text) {
+  if (!navigator.onLine) {
+    show("incomplete", "The offline copy is not complete on this device; connect to the internet to store it.");
+    return;
+  }
+  storingText = text;
+  show("storing", text);
+  if (!storeRequested) {
+    storeRequested = true;
+    offline.registration?.active?.postMessage({ type: "store" });
+  }
 }
 
 async function showStatus(status) {
   offline.status = status;
-  if (!status.listed) {
-    if (navigator.onLine) {
-      show("incomplete", "The offline copy was removed by the browser; storing it again…");
-      offline.registration?.active?.postMessage({ type: "repair" });
-    } else {
-      show("incomplete", "The offline copy was removed by the browser. Connect to the internet to store it again.");
-    }
-    return;
-  }
+  if (offline.state === "update-ready") return; // keep the prompt visible
   if (!status.complete) {
-    if (navigator.onLine) {
-      show("incomplete", "Part of the offline copy was removed by the browser; storing it again…");
-      offline.registration?.active?.postMessage({ type: "repair" });
-    } else {
-      show("incomplete", `The browser removed part of the offline copy (${status.missing} files); connect to restore it.`);
-    }
+    const hadCopy = recall(localStorage, STORED_ONCE) !== null;
+    requestStore(hadCopy
+      ? "The offline copy was removed by the browser; storing it again…"
+      : "Storing the app on this device for offline use…");
     return;
   }
-  if (offline.state === "update-ready" || offline.state === "updating") return; // keep the prompt visible
+  remember(localStorage, STORED_ONCE, status.build);
   show(
     "ready",
     `Ready to work offline — ${mb(status.storedBytes)} MB stored on this device.`,
     await describeStoredModels(status.stored),
   );
-  if (!self.crossOriginIsolated) {
-    ui.detail.textContent += " Reload the page once to let the model use all processor cores.";
-  }
 }
 
 function askStatus() {
-  const worker = offline.registration?.active;
-  if (worker) worker.postMessage({ type: "status" });
+  offline.registration?.active?.postMessage({ type: "status" });
 }
 
 function failureText(message) {
@@ -102,14 +130,14 @@ function failureText(message) {
 }
 
 // An offline request for a model that is not stored ends in a generic processing error in the
-// page; replace it with what actually happened and what to do.
+// page; say what actually happened and what to do.
 async function explainMissingModel() {
   const miss = offline.lastMiss;
   const error = $("error");
   if (!miss || Date.now() - miss.at > 15000 || !error || error.hidden) return;
   const names = await titles();
   const file = miss.path.split("/").pop();
-  const stored = (offline.status?.stored ?? []).map((p) => names[p.split("/").pop()]).filter(Boolean);
+  const stored = await storedModelTitles(offline.status?.stored ?? []);
   error.textContent =
     `You are offline, and the model “${names[file] ?? file}” is not stored on this device yet. ` +
     (stored.length ? `Choose a model that is stored (${stored.join(", ")}), ` : "") +
@@ -119,30 +147,35 @@ async function explainMissingModel() {
 
 function onMessage(event) {
   const message = event.data ?? {};
-  const active = offline.registration?.active;
-  const fromUpdate = Boolean(navigator.serviceWorker.controller) && message.build !== offline.status?.build;
+  // Messages from a new version being installed beside the running one.
+  const fromUpdate = Boolean(sw.controller) && Boolean(offline.status) && message.build !== offline.status.build;
   switch (message.type) {
     case "progress":
-      if (fromUpdate && offline.state !== "storing") {
-        show("updating", offline.status ? ui.status.textContent : "Downloading a new version…",
-          `A new version is downloading in the background: ${mb(message.downloaded)} MB so far.`);
+      if (fromUpdate) {
+        if (offline.state !== "update-ready") {
+          show("updating", ui.status.textContent,
+            `A new version is downloading in the background: ${mb(message.downloaded)} MB so far.`);
+        }
       } else {
-        show("storing", `Storing the app on this device for offline use… ${mb(message.done)} of ${mb(message.total)} MB`);
+        show("storing", storingText, `${mb(message.done)} of ${mb(message.total)} MB stored`);
       }
       break;
     case "stored":
-      if (!fromUpdate) show("storing", `Stored ${mb(message.total)} MB; finishing…`);
+      storeRequested = false;
+      if (!fromUpdate) askStatus();
       break;
     case "activated":
     case "first-use-stored":
-      if (active) askStatus();
+      askStatus();
       break;
     case "status":
       showStatus(message);
       break;
     case "install-failed":
+      storeRequested = false;
       if (fromUpdate && offline.status?.complete) {
-        ui.detail.textContent = `A new version could not be downloaded (${message.message}); this version keeps working.`;
+        show("ready", ui.status.textContent,
+          `A new version could not be downloaded (${message.message}); this version keeps working.`);
       } else {
         show("failed", failureText(message));
       }
@@ -175,26 +208,33 @@ function watch(registration) {
   const track = (worker) => {
     if (!worker) return;
     worker.addEventListener("statechange", () => {
-      // "installed" with a controller means an update waits for the user; the first version
-      // takes over by itself.
-      if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(registration);
-      if (worker.state === "activated") askStatus();
+      // "installed" while a version is running: an update, stored and waiting for the user.
+      if (worker.state === "installed" && sw.controller) offerUpdate(registration);
     });
   };
   track(registration.installing);
   registration.addEventListener("updatefound", () => track(registration.installing));
-  if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration);
+  if (registration.waiting && sw.controller) offerUpdate(registration);
 }
 
-// On a first visit the service worker waits until Python has started, so storing ~110 MB does not
-// compete with the first start-up.
-function firstVisitGate() {
+// Storing ~120 MB waits until Python has started, so it does not slow the first start.
+function appStarted() {
   return new Promise((resolve) => {
-    const go = () => resolve();
-    window.addEventListener("passbg:ready", go, { once: true });
-    window.addEventListener("passbg:error", go, { once: true });
-    setTimeout(go, 20000);
+    if (window.passbg?.ready) return resolve();
+    window.addEventListener("passbg:ready", () => resolve(), { once: true });
+    window.addEventListener("passbg:error", () => resolve(), { once: true });
+    setTimeout(resolve, 20000);
   });
+}
+
+// A server that does not send COOP/COEP: once the service worker controls the page it adds them,
+// and one reload makes the page cross-origin isolated (needed by the Python worker and threads).
+function reloadForIsolation() {
+  if (self.crossOriginIsolated || !sw.controller || recall(sessionStorage, ISOLATION_RELOAD)) return false;
+  remember(sessionStorage, ISOLATION_RELOAD, "1");
+  show("checking", "Preparing this browser for the app (one reload)…");
+  location.reload();
+  return true;
 }
 
 function showNetwork() {
@@ -222,12 +262,11 @@ async function start() {
   sw.addEventListener("message", onMessage);
   sw.addEventListener("controllerchange", () => {
     if (reloading) location.reload();
+    else reloadForIsolation();
   });
   sw.startMessages();
-  if (!sw.controller) {
-    show("checking", "The app will be stored on this device for offline use once it has started.");
-    await firstVisitGate();
-  }
+  if (self.crossOriginIsolated) remember(sessionStorage, ISOLATION_RELOAD, null);
+  if (reloadForIsolation()) return;
   try {
     offline.registration = await sw.register("./sw.js", { scope: "./", updateViaCache: "none" });
   } catch (err) {
@@ -236,9 +275,12 @@ async function start() {
     return;
   }
   watch(offline.registration);
-  if (sw.controller) askStatus();
-  else if (!offline.registration.active) show("storing", "Storing the app on this device for offline use…");
-  else askStatus();
+  if (!sw.controller) {
+    show("checking", "The app will be stored on this device for offline use once it has started.");
+  }
+  await appStarted();
+  await sw.ready; // an active service worker
+  askStatus(); // its answer starts storing when the copy is missing or incomplete
   // Ask the browser not to evict the stored app under storage pressure (granted silently or not).
   navigator.storage?.persist?.().catch(() => {});
   // Look for a new version now and then while the page stays open.
