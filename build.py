@@ -818,7 +818,7 @@ def manifest_entry(model: dict, sha: str, size: int) -> dict:
     entry = {k: model[k] for k in ("id", "title", "file")}
     entry.update(sha256=sha, bytes=size)
     entry.update({k: model[k] for k in ("input", "output", "licence", "source")})
-    for extra in ("kind", "notes"):
+    for extra in ("kind", "notes", "wasm_variant"):
         if extra in model:
             entry[extra] = model[extra]
     return entry
@@ -875,6 +875,7 @@ def step_models(ctx: Context) -> None:
                 R.wrote(ctx.rel(lic_dest))
     if not present:
         raise BuildError("no model could be built; see the messages above")
+    variants = step_model_variants(ctx, present, keep)
     ids = [m["id"] for m in present]
     default = next((i for i in catalogue["default_preference"] if i in ids), ids[0])
     manifest = {"models": present, "default": default}
@@ -888,8 +889,56 @@ def step_models(ctx: Context) -> None:
             if stale not in keep and stale.suffix in (".onnx", ".part", ".md"):
                 stale.unlink()
                 R.wrote(str(stale))
+        vpath = L.models / "variants.json"
+        vtext = json.dumps(variants, indent=2, sort_keys=True) + "\n"
+        if not vpath.is_file() or vpath.read_text() != vtext:
+            write_bytes_atomic(vpath, vtext.encode())
+            R.wrote("static/models/variants.json")
     ctx.models_present, ctx.default_model = present, default
     R.info(f"manifest: {', '.join(ids)} (default {default})")
+
+
+def step_model_variants(ctx: Context, present: list[dict], keep: set[Path]) -> dict:
+    """Build each present model's `wasm_variant` with build/derive_model.py (onnx, in the converter venv).
+
+    Returns {model file: {file, recipe, sha256, bytes}} for static/models/variants.json, which the
+    browser's ORT bridge reads to fetch the faster file (falling back to the original without it)."""
+    L, R = ctx.layout, ctx.report
+    keep.add(L.models / "variants.json")
+    variants: dict[str, dict] = {}
+    for model in present:
+        variant = model.get("wasm_variant")
+        if not variant:
+            continue
+        dest = L.models / variant["file"]
+        keep.add(dest)
+        key = ctx.rel(dest)
+        pin = ctx.pins.get(key)
+        current = not ctx.pins.record and pin and dest.is_file() and ctx.memo.sha256(dest) == pin["sha256"]
+        if not current:
+            python = face_converter_python(ctx)
+            R.info(f"{model['id']}: deriving {dest.name} ({variant['recipe']})")
+            out = tmp_path(dest)
+            try:
+                run(
+                    [str(python), str(L.repo / "build" / "derive_model.py"), variant["recipe"],
+                     str(L.models / model["file"]), str(out)],
+                    f"deriving {dest.name}",
+                    f"delete {out} and run python build.py again",
+                )
+                ctx.pins.check(key, sha256_file(out), out.stat().st_size, f"derived {dest.name}")
+                os.replace(out, dest)
+            finally:
+                out.unlink(missing_ok=True)
+            ctx.memo.forget(dest)
+            R.wrote(key)
+        variants[model["file"]] = {
+            "file": variant["file"],
+            "recipe": variant["recipe"],
+            "sha256": ctx.memo.sha256(dest),
+            "bytes": dest.stat().st_size,
+        }
+    return variants
 
 
 # --- step 5: the static site -----------------------------------------------------------------------------
@@ -1092,6 +1141,109 @@ def step_offline(ctx: Context, site: Path, paths: Iterable[str]) -> tuple[set[Pa
     return {site / name for name in outputs}, written
 
 
+# --- step 5b: the benchmark's peer page (site-bench/, never part of the app) ------------------------------
+
+PEER_PACKAGE = "@imgly/background-removal"
+PEER_DATA_PACKAGE = "@imgly/background-removal-data"
+# site-bench/vendor/<name> <- node_modules/<path>.  "cjs" files are CommonJS and get an ES-module wrapper:
+# (exports the wrapper re-exports by name, the packages its require() calls need).
+PEER_MODULES: list[tuple[str, str, str, list[str], dict[str, str]]] = [
+    ("background-removal.mjs", "@imgly/background-removal/dist/index.mjs", "esm", [], {}),
+    (
+        "onnxruntime-web.mjs",
+        "@imgly/background-removal/node_modules/onnxruntime-web/dist/esm/ort.min.js",
+        "esm",
+        [],
+        {},
+    ),
+    ("zod.mjs", "zod/lib/index.mjs", "esm", [], {}),
+    ("lodash.mjs", "lodash/lodash.js", "cjs", ["memoize"], {}),
+    ("iota-array.mjs", "iota-array/iota.js", "cjs", [], {}),
+    ("is-buffer.mjs", "is-buffer/index.js", "cjs", [], {}),
+    (
+        "ndarray.mjs",
+        "ndarray/ndarray.js",
+        "cjs",
+        [],
+        {"iota-array": "./iota-array.mjs", "is-buffer": "./is-buffer.mjs"},
+    ),
+]
+
+
+def cjs_as_esm(source: str, named: list[str], requires: dict[str, str]) -> str:
+    """An ES module that runs a CommonJS file with its own module/exports/require and re-exports them."""
+    lines = [f'import dep{i} from "{url}";' for i, url in enumerate(requires.values())]
+    table = ", ".join(f'"{name}": dep{i}' for i, name in enumerate(requires))
+    lines += [
+        "const module = { exports: {} };",
+        f"const deps = {{{table}}};",
+        "(function (module, exports, require) {",
+        source,
+        "}).call(globalThis, module, module.exports, (name) => deps[name]);",
+        "export default module.exports;",
+    ]
+    lines += [f"export const {name} = module.exports.{name};" for name in named]
+    return "\n".join(lines) + "\n"
+
+
+def step_bench(ctx: Context) -> None:
+    """site-bench/: the page python -m passbg.bench uses to time the peer library on the same model files."""
+    L, R = ctx.layout, ctx.report
+    R.step("Benchmark peer page into site-bench/")
+    nm = L.node_modules
+    if not (nm / PEER_PACKAGE / "package.json").is_file():
+        R.info(f"{PEER_PACKAGE} is not in {nm}: peer benchmark page skipped")
+        return
+    out = L.out / "site-bench"
+    want: dict[Path, bytes | Path] = {
+        out / "index.html": L.repo / "bench" / "index.html",
+        out / "peer.mjs": L.repo / "bench" / "peer.mjs",
+    }
+    for name, rel, kind, named, requires in PEER_MODULES:
+        src = nm / rel
+        if not src.is_file():
+            raise BuildError(f"{src} is missing; run npm ci and build again")
+        if kind == "esm":
+            want[out / "vendor" / name] = src
+        else:
+            want[out / "vendor" / name] = cjs_as_esm(src.read_text(), named, requires).encode()
+    # The model and wasm files exactly as the peer's own CDN would serve them: its dist/ folder.
+    dist = nm / PEER_DATA_PACKAGE / "dist"
+    resources = dist / "resources.json"
+    want[out / "data" / "resources.json"] = resources
+    for entry in read_json(resources, f"{PEER_DATA_PACKAGE} resources.json").values():
+        for chunk in entry["chunks"]:
+            want[out / "data" / chunk["hash"]] = dist / chunk["hash"]
+    written = 0
+    for dest, src in sorted(want.items()):
+        key = ctx.rel(dest)
+        if isinstance(src, bytes):
+            sha, size = sha256_bytes(src), len(src)
+        else:
+            sha, size = ctx.memo.sha256(src), src.stat().st_size
+        if dest.parent.name == "data" and dest.name != "resources.json":
+            if sha != dest.name:  # chunks are named by their sha256
+                raise BuildError(f"{src} is corrupted (its sha256 is not its name); run npm ci")
+        elif dest.parent != out:  # the page itself is ours, in git; what comes from npm is pinned
+            ctx.pins.check(key, sha, size, str(src) if isinstance(src, Path) else f"wrapped {key}")
+        if ctx.pins.record:
+            continue
+        if isinstance(src, bytes):
+            if dest.is_file() and dest.read_bytes() == src:
+                continue
+            write_bytes_atomic(dest, src)
+        else:
+            if same_content(ctx, src, dest):
+                continue
+            copy_atomic(src, dest, link=size >= BIG_FILE)
+            ctx.memo.forget(dest)
+        written += 1
+    if not ctx.pins.record:
+        remove_stale(out, set(want), R, "site-bench")
+        state = f"wrote {written}" if written else "up to date"
+        R.info(f"{len(want)} files: {state}")
+
+
 # --- step 6: CPython environment -------------------------------------------------------------------------
 
 
@@ -1164,7 +1316,7 @@ def make_context(args: argparse.Namespace, steps: int, record: bool = False) -> 
 
 def build(args: argparse.Namespace, extras: tuple[str, ...] = ("native",)) -> Context:
     with_venv = not args.no_venv
-    ctx = make_context(args, steps=6 if with_venv else 5)
+    ctx = make_context(args, steps=7 if with_venv else 6)
     start = time.monotonic()
     try:
         step_npm(ctx)
@@ -1172,6 +1324,7 @@ def build(args: argparse.Namespace, extras: tuple[str, ...] = ("native",)) -> Co
         step_runtime(ctx, wheels)
         step_models(ctx)
         step_site(ctx)
+        step_bench(ctx)
         if with_venv:
             step_venv(ctx, extras)
     finally:
@@ -1194,12 +1347,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
-    ctx = make_context(args, steps=4, record=True)
+    ctx = make_context(args, steps=5, record=True)
     try:
         step_npm(ctx)
         wheels = step_pyodide_wheels(ctx)
         step_runtime(ctx, wheels)
         step_models(ctx)
+        step_bench(ctx)
     finally:
         ctx.memo.save()
     catalogue = read_json(ctx.layout.catalogue, "the model catalogue")

@@ -5,15 +5,66 @@
 let ort = null;
 const sessions = new Map(); // model id -> {session, outputName}
 
+let useWebGpu = false;
+
 export async function init(baseUrl, numThreads) {
-  ort = await import(new URL("static/vendor/ort/ort.wasm.min.mjs", baseUrl).href);
+  // WebGPU when the browser has a usable adapter (the JSEP build, which also runs wasm), else wasm only.
+  // Untested on a real GPU: the test machines' headless Chromium has no adapter, so they take the fallback.
+  let adapter = null;
+  try {
+    adapter = self.navigator?.gpu ? await self.navigator.gpu.requestAdapter() : null;
+  } catch {
+    adapter = null;
+  }
+  const bundle = adapter ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
+  try {
+    ort = await import(new URL(`static/vendor/ort/${bundle}`, baseUrl).href);
+    useWebGpu = adapter !== null;
+  } catch {
+    ort = await import(new URL("static/vendor/ort/ort.wasm.min.mjs", baseUrl).href);
+    useWebGpu = false;
+  }
   ort.env.wasm.wasmPaths = new URL("static/vendor/ort/", baseUrl).href;
-  // ORT picks one thread on a 2-core machine unless told otherwise; threads need cross-origin
-  // isolation (SharedArrayBuffer), so fall back to one thread without it.
+  // ORT picks one thread on a 2-core machine unless told otherwise, and reads this only when the first
+  // session is created; threads need cross-origin isolation (SharedArrayBuffer), else one thread.
   const isolated = self.crossOriginIsolated === true;
   ort.env.wasm.numThreads = isolated ? Math.max(1, numThreads | 0) : 1;
-  ort.env.wasm.proxy = false;
-  return { threads: ort.env.wasm.numThreads, isolated, version: ort.env.versions?.web ?? "" };
+  ort.env.wasm.proxy = false; // we already are in a worker
+  variants = fetchVariants(new URL("static/models/variants.json", baseUrl).href);
+  return {
+    threads: ort.env.wasm.numThreads,
+    isolated,
+    webgpu: useWebGpu,
+    version: ort.env.versions?.web ?? "",
+  };
+}
+
+// static/models/variants.json: model file -> a build-time variant that is faster in wasm (same
+// weights in fp32, unused side outputs dropped; see build/derive_model.py). Optional.
+let variants = Promise.resolve({});
+
+async function fetchVariants(url) {
+  try {
+    const response = await fetch(url, { cache: "no-cache" });
+    return response.ok ? await response.json() : {};
+  } catch {
+    return {};
+  }
+}
+
+// The model bytes to open for `url`: the wasm variant when there is one and it downloads and
+// verifies, else the original file (e.g. offline with only the original cached).
+export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+  const name = url.slice(url.lastIndexOf("/") + 1);
+  const variant = (await variants)[name];
+  if (variant) {
+    try {
+      return await fetchVerified(new URL(variant.file, url).href, variant.bytes, variant.sha256, onProgress);
+    } catch (err) {
+      console.warn(`passbg: ${variant.file} unavailable (${err.message}); using ${name}`);
+    }
+  }
+  return fetchVerified(url, expectedBytes, expectedSha256, onProgress);
 }
 
 async function sha256Hex(bytes) {
@@ -21,8 +72,8 @@ async function sha256Hex(bytes) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// Fetch a model file with progress callbacks (done, total) and verify its sha256.
-export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+// Fetch a file with progress callbacks (done, total) and verify its sha256.
+async function fetchVerified(url, expectedBytes, expectedSha256, onProgress) {
   let response;
   try {
     response = await fetch(url, { cache: "no-cache" });
@@ -66,11 +117,24 @@ export async function fetchModel(url, expectedBytes, expectedSha256, onProgress)
 }
 
 export async function createSession(modelId, bytes, outputIndex) {
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ["wasm"],
+  const options = {
     graphOptimizationLevel: "all",
-  });
-  const outputName = session.outputNames[outputIndex ?? 0];
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    executionMode: "sequential", // "parallel" only adds a scheduler over one chain of convolutions
+  };
+  let session = null;
+  if (useWebGpu) {
+    try {
+      session = await ort.InferenceSession.create(bytes, { ...options, executionProviders: ["webgpu", "wasm"] });
+    } catch (err) {
+      console.warn(`passbg: WebGPU session failed (${err.message}); using wasm`);
+    }
+  }
+  session ??= await ort.InferenceSession.create(bytes, { ...options, executionProviders: ["wasm"] });
+  // A variant keeps only the mask output, so a single output is the mask whatever the index says.
+  const names = session.outputNames;
+  const outputName = names.length === 1 ? names[0] : names[outputIndex ?? 0];
   sessions.set(modelId, { session, outputName, inputName: session.inputNames[0] });
   return { inputs: session.inputNames.join(","), output: outputName };
 }

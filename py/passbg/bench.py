@@ -1,0 +1,412 @@
+"""Speed benchmark: our page vs the peer library vs native onnxruntime, same model, same photos, one run.
+
+    python -m passbg.bench                     # isnet-fp16, 5 portraits + one 24-megapixel upscale
+    python -m passbg.bench --model isnet-quint8 --photos 3 --json bench.json
+
+For every photo, in turn (pair by pair, so a shared machine's load hits all three alike):
+  ours    our real page (site/) in headless Chromium, from choosing the file to the result on screen,
+          with the per-stage timings the page records;
+  peer    @imgly/background-removal (site-bench/, built by build.py) in the same Chromium with the same
+          thread count and cross-origin isolation, on the same IS-Net file, from choosing the file to
+          its finished PNG;
+  native  the same pipeline in CPython with onnxruntime (decode -> composite -> JPEG + PNG).
+Wall times are what users see; CPU seconds (all threads of the renderer / this process) are printed
+too, because they hardly move when other programs load the machine. The first photo is also timed
+from a cold load (fresh browser profile) to the first result, and the 24-megapixel photo's peak
+memory (renderer resident set: JS heaps + wasm memories) is sampled while it runs.
+
+Needs `python build.py` first (site/ and site-bench/) and the test extras (Playwright, Chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PASSBG_CHROMIUM", "/usr/bin/chromium")
+# No sandbox as root in a container; the rest keeps Chromium from calling Google's services.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+]
+PEER_MODEL = {"isnet-quint8": "small", "isnet-fp16": "medium"}  # the data package's names
+BIG_SIDE = (4000, 6000)  # 24 megapixels
+TIMEOUT_S = 600
+
+# Injected into our page: when a photo was chosen and when its result was shown (the app's events).
+OUR_HOOK = """() => {
+  if (window.__bench) return;
+  window.__bench = {n: 0, start: 0, end: 0, error: null};
+  addEventListener('passbg:photo', () => { window.__bench.start = performance.now(); });
+  addEventListener('passbg:result', () => { window.__bench.end = performance.now(); window.__bench.n++; });
+  addEventListener('passbg:error', (e) => {
+    window.__bench.error = String(e.detail?.message);
+    window.__bench.n++;
+  });
+}"""
+
+
+@dataclass
+class Run:
+    """One photo through one system. ms: wall time; cpu_s: CPU seconds over all threads."""
+
+    ms: float
+    cpu_s: float
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+# --- machinery ----------------------------------------------------------------------------------------
+
+
+def _build_module() -> Any:
+    spec = importlib.util.spec_from_file_location("passbg_build", REPO / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """build.py's server (COOP/COEP, like `python build.py serve`) for root on a free loopback port."""
+    server = _build_module().make_server(root, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def renderer_pids(profile: Path) -> list[int]:
+    """Renderer processes of the Chromium using this profile (workers run inside them)."""
+    pids = []
+    needle = str(profile).encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"--type=renderer" in cmdline and needle in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _cpu_s(pids: list[int]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def _rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+class PeakMemory:
+    """Samples the summed resident set of a profile's renderers every 50 ms while active."""
+
+    def __init__(self, profile: Path) -> None:
+        self.profile, self.peak, self._stop = profile, 0, threading.Event()
+
+    def __enter__(self) -> PeakMemory:
+        def sample() -> None:
+            while not self._stop.wait(0.05):
+                self.peak = max(self.peak, _rss_bytes(renderer_pids(self.profile)))
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- the three systems --------------------------------------------------------------------------------
+
+
+class Browser:
+    """One Chromium with a fresh profile of its own, so its first page load is a cold one."""
+
+    def __init__(self, playwright: Any, workdir: Path, name: str) -> None:
+        self.profile = workdir / f"profile-{name}"
+        self.context = playwright.chromium.launch_persistent_context(
+            str(self.profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_S * 1000)
+
+    def cpu_s(self) -> float:
+        return _cpu_s(renderer_pids(self.profile))
+
+    def js_heap_bytes(self) -> int:
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("Performance.enable")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        cdp.detach()
+        return int(metrics.get("JSHeapUsedSize", 0))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class OurPage(Browser):
+    def open(self, url: str, model: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_function(
+            "['ready', 'error'].includes(document.querySelector('[data-testid=status]').textContent.trim())"
+        )
+        if self.page.inner_text("[data-testid=status]").strip() == "error":
+            raise SystemExit("our page did not start: " + self.page.inner_text("[data-testid=error]"))
+        self.page.evaluate(OUR_HOOK)
+        self.page.select_option("[data-testid=model]", model)
+        self.info = self.page.evaluate("({threads: window.passbg.threads, isolated: crossOriginIsolated})")
+
+    def run(self, photo: Path) -> Run:
+        # Choosing the same file twice fires no change event: clear the input first.
+        done = self.page.evaluate(
+            "document.querySelector('[data-testid=photo-input]').value = ''; window.__bench.n"
+        )
+        cpu0 = self.cpu_s()
+        self.page.set_input_files("[data-testid=photo-input]", str(photo))
+        self.page.wait_for_function(f"window.__bench.n > {done}")
+        cpu = self.cpu_s() - cpu0
+        state = self.page.evaluate("({b: window.__bench, meta: window.passbg.lastMeta})")
+        if state["b"]["error"]:
+            raise SystemExit(f"our page failed on {photo.name}: {state['b']['error']}")
+        stages = {k: float(v) for k, v in state["meta"]["timings"].items()}
+        return Run(ms=state["b"]["end"] - state["b"]["start"], cpu_s=cpu, stages=stages)
+
+
+class PeerPage(Browser):
+    def open(self, url: str, model: str) -> None:
+        self.page.goto(f"{url}?model={PEER_MODEL[model]}")
+        self.page.wait_for_function("window.peerBench !== undefined")
+        self.info = self.page.evaluate("({threads: peerBench.threads, isolated: peerBench.isolated})")
+
+    def run(self, photo: Path) -> Run:
+        done = self.page.evaluate("peerBench.runs.length")
+        cpu0 = self.cpu_s()
+        self.page.set_input_files("[data-testid=photo-input]", str(photo))
+        self.page.wait_for_function(f"peerBench.runs.length > {done} || peerBench.error !== null")
+        cpu = self.cpu_s() - cpu0
+        state = self.page.evaluate("peerBench")
+        if state["error"]:
+            raise SystemExit(f"the peer failed on {photo.name}: {state['error']}")
+        return Run(ms=state["runs"][-1]["ms"], cpu_s=cpu)
+
+
+class Native:
+    """The CPython pipeline with onnxruntime, session created once (warm, like the pages)."""
+
+    def __init__(self, model: str, threads: int) -> None:
+        from passbg.backend_ort import OrtBackend
+        from passbg.models import load_manifest
+
+        self.spec = load_manifest(REPO / "static" / "models" / "manifest.json").get(model)
+        self.backend = OrtBackend(threads=threads)
+        self.backend.session(self.spec)
+
+    def run(self, photo: Path) -> Run:
+        from passbg import pipeline
+
+        data = photo.read_bytes()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        result = pipeline.process(data, self.backend, self.spec, "white")
+        result.jpeg()
+        result.cutout_png()
+        ms = (time.perf_counter() - t0) * 1000.0
+        return Run(ms=ms, cpu_s=time.process_time() - cpu0, stages=dict(result.timings))
+
+
+# --- photos -------------------------------------------------------------------------------------------
+
+
+def pick_photos(folder: Path, count: int, workdir: Path) -> list[Path]:
+    """`count` portraits spread evenly over the folder's sorted names, plus a 24 MP upscale of the first."""
+    from PIL import Image
+
+    names = sorted(folder.glob("*.jpg"))
+    if not names:
+        raise SystemExit(f"no .jpg photos in {folder}")
+    step = max(1, len(names) // max(1, count))
+    chosen = names[::step][:count]
+    big = workdir / f"{chosen[0].stem}-24mp.jpg"
+    with Image.open(chosen[0]) as image:
+        width, height = BIG_SIDE if image.height >= image.width else BIG_SIDE[::-1]
+        image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC).save(big, quality=90)
+    return [*chosen, big]
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+
+def _stats(values: list[float]) -> str:
+    return f"median {statistics.median(values):8.0f}  min {min(values):8.0f}  max {max(values):8.0f}"
+
+
+NON_INFERENCE = ("decode", "preprocess", "handoff", "readback", "upsample", "foreground", "composite",
+                 "encode", "checks")
+
+
+def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable[[str], None]) -> dict:
+    """Print the comparison; return the figures as a dict (for --json)."""
+    out(f"\nmodel {info['model']} · ours: {info['ours']} · peer: {info['peer']} · native threads "
+        f"{info['threads']} · load average at start {info['load']}")
+    out(f"\n{'photo':34} {'pixels':>11} {'ours ms':>9} {'peer ms':>9} {'native ms':>9} "
+        f"{'ours/peer':>9} {'ours/nat':>9} {'cpu o/p':>8} {'cpu o/n':>8}")
+    for r in rows:
+        out(f"{r['photo'][:34]:34} {r['pixels']:>11} {r['ours'].ms:9.0f} {r['peer'].ms:9.0f} "
+            f"{r['native'].ms:9.0f} {r['ours'].ms / r['peer'].ms:9.2f} {r['ours'].ms / r['native'].ms:9.2f} "
+            f"{r['ours'].cpu_s / r['peer'].cpu_s:8.2f} {r['ours'].cpu_s / r['native'].cpu_s:8.2f}")
+    figures: dict[str, Any] = {"info": info, "cold": cold, "memory": memory}
+    out("")
+    for system in ("ours", "peer", "native"):
+        values = [r[system].ms for r in rows]
+        out(f"{system:7} wall ms  {_stats(values)}")
+        figures[system] = values
+    ratios = {
+        "ours/peer": [r["ours"].ms / r["peer"].ms for r in rows],
+        "ours/native": [r["ours"].ms / r["native"].ms for r in rows],
+        "ours/peer (cpu)": [r["ours"].cpu_s / r["peer"].cpu_s for r in rows],
+        "ours/native (cpu)": [r["ours"].cpu_s / r["native"].cpu_s for r in rows],
+    }
+    for name, values in ratios.items():
+        out(f"{name:18} median {statistics.median(values):.2f}  min {min(values):.2f}  max {max(values):.2f}")
+    figures["ratios"] = {k: statistics.median(v) for k, v in ratios.items()}
+    out("\nour page, per stage (median ms over the photos):")
+    keys = [k for k in rows[0]["ours"].stages if all(k in r["ours"].stages for r in rows)]
+    stage_medians = {k: statistics.median(r["ours"].stages[k] for r in rows) for k in keys}
+    for key, value in stage_medians.items():
+        out(f"  {key:14} {value:9.1f}")
+    shares = []
+    for r in rows:
+        s = r["ours"].stages
+        non_inference = sum(s.get(k, 0.0) for k in NON_INFERENCE)
+        shares.append(non_inference / r["ours"].ms)
+    out(f"non-inference stages / total: median {statistics.median(shares):.1%} "
+        f"(min {min(shares):.1%}, max {max(shares):.1%})")
+    figures["stages"], figures["non_inference_share"] = stage_medians, statistics.median(shares)
+    out(f"\ncold load to first result ({cold['photo']}): ours {cold['ours_ms']:.0f} ms, "
+        f"peer {cold['peer_ms']:.0f} ms")
+    mib = 1024 * 1024
+    out(f"24 MP photo ({memory['photo']}): ours peak renderer memory {memory['ours_peak'] / mib:.0f} MiB "
+        f"(main-thread JS heap {memory['ours_js_heap'] / mib:.0f} MiB), peer {memory['peer_peak'] / mib:.0f} "
+        f"MiB (JS heap {memory['peer_js_heap'] / mib:.0f} MiB)")
+    return figures
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m passbg.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="isnet-fp16", choices=sorted(PEER_MODEL), help="default isnet-fp16")
+    p.add_argument("--photos", type=int, default=5, help="portraits besides the 24 MP one (default 5)")
+    p.add_argument("--portraits", type=Path, default=REPO.parent / "shared" / "data" / "portraits" / "images")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    for needed in ("site/index.html", "site-bench/index.html"):
+        if not (REPO / needed).is_file():
+            raise SystemExit(f"{needed} is missing: run `python build.py` first")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise SystemExit("Playwright is missing: run `python build.py test --no-build` once") from None
+
+    threads = os.cpu_count() or 1
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="passbg-bench-") as tmp:
+        workdir = Path(tmp)
+        photos = pick_photos(args.portraits, args.photos, workdir)
+        native = Native(args.model, threads)
+        with (
+            serve(REPO / "site") as ours_url,
+            serve(REPO / "site-bench") as peer_url,
+            sync_playwright() as pw,
+        ):
+            ours, peer = OurPage(pw, workdir, "ours"), PeerPage(pw, workdir, "peer")
+            try:
+                # Cold: a fresh profile, from navigation to the first result on screen.
+                t0 = time.perf_counter()
+                ours.open(ours_url, args.model)
+                ours.run(photos[0])
+                ours_cold = (time.perf_counter() - t0) * 1000.0
+                t0 = time.perf_counter()
+                peer.open(peer_url, args.model)
+                peer.run(photos[0])
+                peer_cold = (time.perf_counter() - t0) * 1000.0
+                print(f"cold first result: ours {ours_cold:.0f} ms, peer {peer_cold:.0f} ms", flush=True)
+                rows, memory = [], {}
+                for photo in photos:
+                    from PIL import Image
+
+                    with Image.open(photo) as image:
+                        pixels = f"{image.width}x{image.height}"
+                    big = photo == photos[-1]
+                    with PeakMemory(ours.profile) as ours_mem:
+                        ours_run = ours.run(photo)
+                    ours_heap = ours.js_heap_bytes() if big else 0
+                    with PeakMemory(peer.profile) as peer_mem:
+                        peer_run = peer.run(photo)
+                    peer_heap = peer.js_heap_bytes() if big else 0
+                    native_run = native.run(photo)
+                    row = {"photo": photo.name, "pixels": pixels, "ours": ours_run, "peer": peer_run,
+                           "native": native_run}
+                    rows.append(row)
+                    print(f"  {photo.name}: ours {ours_run.ms:.0f} ms, peer {peer_run.ms:.0f} ms, "
+                          f"native {native_run.ms:.0f} ms", flush=True)
+                    if big:
+                        memory = {"photo": photo.name, "pixels": pixels, "ours_peak": ours_mem.peak,
+                                  "ours_js_heap": ours_heap, "peer_peak": peer_mem.peak,
+                                  "peer_js_heap": peer_heap}
+                info = {"model": args.model, "ours": ours.info, "peer": peer.info, "threads": threads,
+                        "load": load, "command": "python -m passbg.bench " + " ".join(argv or sys.argv[1:])}
+                cold = {"photo": photos[0].name, "ours_ms": ours_cold, "peer_ms": peer_cold}
+                figures = report(rows, cold, memory, info, print)
+            finally:
+                ours.close()
+                peer.close()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=lambda o: o.__dict__) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
