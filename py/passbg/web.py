@@ -19,7 +19,7 @@ import numpy as np
 
 from passbg import cloud, pipeline
 from passbg.backgrounds import default_background, presets, resolve_background
-from passbg.errors import PassbgError
+from passbg.errors import InputError, PassbgError
 from passbg.models import Manifest, ModelSpec, parse_manifest
 
 
@@ -324,7 +324,12 @@ def process_cloud(answer: Any, endpoint: str) -> str:
         t0 = _now()
         mask = cloud.read_mask(data, cloud.upload_size(image.rgb.shape[:2]))
         spec = cloud.mask_spec(_state.manifest.get(_state.manifest.default), endpoint)
-        remote = cloud.finish_with_mask(image, mask, spec, local.background)
+        try:
+            remote = cloud.finish_with_mask(image, mask, spec, local.background)
+        except InputError:
+            raise cloud.EndpointError(
+                "The endpoint found no person in the photo; its answer was not used."
+            ) from None
         local_quality = _state.quality or _quality(local)
         remote_quality = cloud.quality(remote)
         local_score = -1 if local_quality is None else local_quality["score"]
