@@ -97,6 +97,7 @@ function requestStore(text) {
 async function showStatus(status) {
   offline.status = status;
   if (offline.state === "update-ready") return; // keep the prompt visible
+  if (!status.complete && offline.state === "failed") return; // tried in this visit; the message stays
   if (!status.complete) {
     const hadCopy = recall(localStorage, STORED_ONCE) !== null;
     requestStore(hadCopy
@@ -267,6 +268,10 @@ async function start() {
   sw.startMessages();
   if (self.crossOriginIsolated) remember(sessionStorage, ISOLATION_RELOAD, null);
   if (reloadForIsolation()) return;
+  // With the isolation headers already there (build.py serve, a configured host) nothing is
+  // urgent: register once the app has started. Without them the app cannot start until the
+  // service worker adds them, so register at once.
+  if (self.crossOriginIsolated && !sw.controller) await appStarted();
   try {
     offline.registration = await sw.register("./sw.js", { scope: "./", updateViaCache: "none" });
   } catch (err) {

@@ -381,7 +381,7 @@ def test_a_plain_static_server_gets_isolation_from_the_service_worker_after_one_
 
 def isolated(page) -> bool:
     try:
-        return bool(page.evaluate("self.crossOriginIsolated"))
+        return bool(page.evaluate("self.crossOriginIsolated && document.readyState === 'complete'"))
     except PlaywrightError:  # the page is navigating
         return False
 
