@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from passbg import checks, pipeline
+from passbg import pipeline
+from passbg import quality as quality_mod
 from passbg.backgrounds import Background
 from passbg.decode import DecodedImage
 from passbg.encode import encode_jpeg
@@ -105,14 +106,8 @@ def finish_with_mask(
 
 
 def quality(result: pipeline.Result, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The result's quality as plain data: {score 0..100, reasons (failed checks, worst first),
-    threshold (the configured 'second opinion below' score)}."""
-    cfg = config or checks.default_config()
-    report = checks.assess(
-        result.image.rgb, result.alpha, result.composite, result.background.rgb, result.foreground, cfg
-    )
-    threshold = float(cfg["cloud_below"])
-    return {"score": int(report.score), "reasons": list(report.reasons), "threshold": threshold}
+    """The result's quality as plain data (passbg.quality.summary): score, reasons, threshold, checks."""
+    return quality_mod.summary(quality_mod.assess(result, config), config)
 
 
 def pick(local_score: int, cloud_score: int) -> str:

@@ -33,7 +33,7 @@ MAX_ASPECT = 6.0
 STAGES = ("decode", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
 
 
-class _Clock:
+class Stopwatch:
     """Adds elapsed milliseconds to timings[stage] (adds, so repeated encodes accumulate)."""
 
     def __init__(self, timings: dict[str, float], stage: str) -> None:
@@ -80,39 +80,39 @@ class Result:
     @cached_property
     def cutout(self) -> np.ndarray:
         """uint8 (H, W, 4) RGBA, straight alpha."""
-        with _Clock(self.timings, "composite"):
+        with Stopwatch(self.timings, "composite"):
             return comp.cutout_rgba(self.foreground, self.alpha)
 
     def on_background(self, background: str | tuple[int, int, int] | Background) -> np.ndarray:
         """The composite over another background, uint8 (H, W, 3), reusing alpha and foreground."""
         bg = resolve_background(background)
-        with _Clock(self.timings, "composite"):
+        with Stopwatch(self.timings, "composite"):
             return comp.composite(self.foreground, self.alpha, bg.rgb)
 
     def jpeg(self, *, quality: int = 95, dpi: int | None = None) -> bytes:
         """The composite as JPEG bytes."""
-        with _Clock(self.timings, "encode"):
+        with Stopwatch(self.timings, "encode"):
             return encode_jpeg(self.composite, quality=quality, dpi=dpi)
 
     def png(self, *, dpi: int | None = None) -> bytes:
         """The composite as PNG bytes."""
-        with _Clock(self.timings, "encode"):
+        with Stopwatch(self.timings, "encode"):
             return encode_png(self.composite, dpi=dpi)
 
     def cutout_png(self, *, dpi: int | None = None) -> bytes:
         """The transparent cut-out as PNG bytes."""
         cutout = self.cutout
-        with _Clock(self.timings, "encode"):
+        with Stopwatch(self.timings, "encode"):
             return encode_png(cutout, dpi=dpi)
 
 
 def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
     """Decode photo bytes and build the model's input tensor. Raises InputError for unusable photos."""
     timings: dict[str, float] = {}
-    with _Clock(timings, "decode"):
+    with Stopwatch(timings, "decode"):
         image = decode_image(data, max_side=max_side)
     check_usable(image)
-    with _Clock(timings, "preprocess"):
+    with Stopwatch(timings, "preprocess"):
         tensor = to_tensor(image.rgb, spec)
     return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
 
@@ -150,7 +150,7 @@ def finish(
         timings["inference"] = inference_ms
     image = prepared.image
     height, width = image.rgb.shape[:2]
-    with _Clock(timings, "upsample"):
+    with Stopwatch(timings, "upsample"):
         alpha = postprocess(raw, (height, width), prepared.spec)
         if image.alpha is not None:
             # Regions the photo itself marks transparent are not the person (see passbg.decode).
@@ -158,9 +158,9 @@ def finish(
         found = subjects.analyse(alpha)
     subjects.require_person(found)
     image = replace(image, notes=image.notes + tuple(found.notes()))
-    with _Clock(timings, "foreground"):
+    with Stopwatch(timings, "foreground"):
         fg = comp.estimate_foreground(image.rgb, alpha)
-    with _Clock(timings, "composite"):
+    with Stopwatch(timings, "composite"):
         out = comp.composite(fg, alpha, bg.rgb)
     return Result(
         image=image,

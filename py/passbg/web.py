@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from passbg import cloud, pipeline
+from passbg import quality as quality_mod
 from passbg.backgrounds import default_background, presets, resolve_background
-from passbg.errors import InputError, PassbgError
+from passbg.errors import InputError, PassbgError, SetupError
 from passbg.models import Manifest, ModelSpec, parse_manifest
 
 
@@ -38,7 +39,8 @@ class _State:
     # the last result, kept so a background change re-composites without a new inference
     last: pipeline.Result | None = None
     files: dict[str, bytes] = field(default_factory=dict)
-    quality: dict[str, Any] | None = None  # the last result's quality (passbg.cloud.quality)
+    quality: dict[str, Any] | None = None  # the last result's quality (passbg.quality.summary)
+    report: Any = None  # the last result's passbg.checks.QualityReport (for the overlay)
     cloud_image: Any = None  # the decoded photo the last cloud upload was made from
 
 
@@ -116,11 +118,42 @@ async def _ensure_session(spec: ModelSpec) -> float:
     try:
         url = _state.base_url + "static/models/" + spec.file
         data = await _state.bridge.fetchModel(url, spec.bytes, spec.sha256, proxy)
+    except Exception as err:  # noqa: BLE001 - a JS error from the bridge: say what it means
+        raise SetupError(_model_problem(spec, str(err))) from None
     finally:
         proxy.destroy()
     _report("opening-model", model=spec.id)
-    await _state.bridge.createSession(spec.id, data, spec.output.index)
+    try:
+        await _state.bridge.createSession(spec.id, data, spec.output.index)
+    except Exception as err:  # noqa: BLE001 - onnxruntime-web's errors are untyped
+        raise SetupError(
+            f"The model {spec.title} could not be opened ({_first_line(str(err))}). Choose another model, "
+            "or reload the page."
+        ) from None
     return _now() - t0
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else "no details"
+
+
+def _model_problem(spec: ModelSpec, message: str) -> str:
+    """Plain words for the bridge's fetchModel errors (prefixed 'checksum:', 'http N:', 'network:')."""
+    if "checksum:" in message:
+        return (
+            f"The model file for {spec.title} arrived damaged (its checksum does not match), so it was not "
+            "used. Reload the page to download it again; if this keeps happening, the site's copy is "
+            "broken: choose another model, or rebuild the site with `python build.py`."
+        )
+    if "http " in message:
+        return (
+            f"The model file for {spec.title} is missing on this site ({_first_line(message).split(':')[0]}"
+            "). Choose another model, or rebuild the site with `python build.py`."
+        )
+    return (
+        f"The model for {spec.title} could not be downloaded ({_first_line(message)}). Check your "
+        "connection and try again."
+    )
 
 
 async def _infer(spec: ModelSpec, tensor: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
@@ -173,13 +206,27 @@ def _quality(result: pipeline.Result) -> dict[str, Any] | None:
     """The result's score and failed checks' reasons; None (and a console trace) if the checks fail,
     so a problem in the checks never costs the user their result."""
     try:
-        _state.quality = cloud.quality(result)
+        _state.report = quality_mod.assess(result)
+        _state.quality = quality_mod.summary(_state.report)
     except Exception:  # noqa: BLE001 - see docstring
         import traceback
 
         traceback.print_exc()
-        _state.quality = None
+        _state.report = _state.quality = None
     return _state.quality
+
+
+def quality_overlay() -> Any:
+    """Where the last result's failed checks found problems: an RGBA PNG at the result's size
+    (transparent where nothing was found), as a Uint8Array; None when there is no report."""
+    from pyodide.ffi import to_js
+
+    from passbg.encode import encode_png
+
+    if _state.report is None or _state.last is None:
+        return None
+    height, width = _state.last.alpha.shape
+    return to_js(encode_png(quality_mod.overlay(_state.report, (width, height))))
 
 
 def _model_meta(model_id: str) -> dict[str, Any]:
@@ -331,9 +378,12 @@ def process_cloud(answer: Any, endpoint: str) -> str:
                 "The endpoint found no person in the photo; its answer was not used."
             ) from None
         local_quality = _state.quality or _quality(local)
-        remote_quality = cloud.quality(remote)
+        local_report = _state.report
+        remote_report = quality_mod.assess(remote)
+        remote_quality = quality_mod.summary(remote_report)
         local_score = -1 if local_quality is None else local_quality["score"]
         used = cloud.pick(local_score, remote_quality["score"])
+        _state.report = remote_report if used == "cloud" else local_report
         if used == "cloud":
             _store(remote)
         kept = remote if used == "cloud" else local

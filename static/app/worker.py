@@ -10,6 +10,7 @@ sync.process = web.process
 sync.recomposite = web.recomposite
 sync.result_bytes = web.result_bytes
 sync.alpha_bytes = web.alpha_bytes
+sync.quality_overlay = web.quality_overlay
 sync.cloud_prepare = web.cloud_prepare
 sync.cloud_upload_bytes = web.cloud_upload_bytes
 sync.process_cloud = web.process_cloud
