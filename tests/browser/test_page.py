@@ -4,6 +4,7 @@ computed on the device, with nothing requested from anywhere but this site."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 
@@ -71,6 +72,13 @@ def test_a_portrait_becomes_a_passport_photo_without_any_request_leaving_the_mac
     used = page.inner_text("[data-testid=model-used]")
     licence = manifest.get(model_id).licence["name"]
     assert model_id in used and licence in used
+
+    # The quality check is shown with every check's verdict, and can highlight problems on the zoom.
+    score = page.inner_text("[data-testid=quality-score]")
+    assert re.fullmatch(r"\d{1,3} / 100", score.strip())
+    assert page.locator("[data-testid=quality-checks] li").count() >= 10
+    page.check("[data-testid=quality-overlay-toggle]")
+    assert page.is_visible("[data-testid=zoom-overlay]")
 
     assert external_requests(request_log) == [], "the page must not contact any other host"
 
