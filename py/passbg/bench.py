@@ -335,13 +335,65 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
 # --- main ---------------------------------------------------------------------------------------------
 
 
+STAGE_ORDER = ("decode", "preprocess", "handoff", "inference", "readback", "upsample", "foreground",
+               "composite", "encode", "checks")
+
+
+def stage_report(photo: Path, model: str, runs: int, resize: str | None, out: Callable[[str], None]) -> None:
+    """Per-stage medians for one photo: our page in Chromium against the CPython pipeline, same model."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    threads = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="passbg-stages-") as tmp:
+        workdir = Path(tmp)
+        if resize:
+            width, height = (int(v) for v in resize.lower().split("x"))
+            resized = workdir / f"{photo.stem}-{width}x{height}.jpg"
+            with Image.open(photo) as image:
+                scaled = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+                scaled.save(resized, quality=95)
+            photo = resized
+        with Image.open(photo) as image:
+            size = f"{image.width}x{image.height}"
+        native = Native(model, threads)
+        with serve(REPO / "site") as url, sync_playwright() as pw:
+            ours = OurPage(pw, workdir, "ours")
+            try:
+                ours.open(url, model)
+                ours.run(photo)  # warm-up: model download and session creation
+                pairs = [(ours.run(photo), native.run(photo)) for _ in range(runs)]
+            finally:
+                ours.close()
+    out(f"{photo.name} ({size}), model {model}, {threads} threads, median of {runs} warm runs, "
+        f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    out(f"{'stage':<12}{'browser ms':>12}{'CPython ms':>12}")
+    for stage in STAGE_ORDER:
+        b = [r.stages[stage] for r, _ in pairs if stage in r.stages]
+        n = [r.stages[stage] for _, r in pairs if stage in r.stages]
+        if b or n:
+            out(f"{stage:<12}{statistics.median(b) if b else float('nan'):>12.0f}"
+                f"{statistics.median(n) if n else float('nan'):>12.0f}")
+    out(f"{'total':<12}{statistics.median(r.ms for r, _ in pairs):>12.0f}"
+        f"{statistics.median(r.ms for _, r in pairs):>12.0f}   (browser: file chosen to result on screen)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m passbg.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="isnet-fp16", choices=sorted(PEER_MODEL), help="default isnet-fp16")
     p.add_argument("--photos", type=int, default=5, help="portraits besides the 24 MP one (default 5)")
     p.add_argument("--portraits", type=Path, default=REPO.parent / "shared" / "data" / "portraits" / "images")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
+    p.add_argument("--stages", type=Path, metavar="PHOTO",
+                   help="instead: per-stage timings of this one photo, our page vs CPython (no peer)")
+    p.add_argument("--resize", metavar="WxH", help="with --stages: resize the photo first, e.g. 1200x1600")
+    p.add_argument("--runs", type=int, default=3, help="with --stages: warm runs to take the median of")
     args = p.parse_args(argv)
+    if args.stages:
+        if not (REPO / "site/index.html").is_file():
+            raise SystemExit("site/index.html is missing: run `python build.py` first")
+        stage_report(args.stages, args.model, args.runs, args.resize, print)
+        return 0
     for needed in ("site/index.html", "site-bench/index.html"):
         if not (REPO / needed).is_file():
             raise SystemExit(f"{needed} is missing: run `python build.py` first")
