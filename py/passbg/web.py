@@ -316,14 +316,17 @@ async def recomposite(background: str) -> str:
 
 
 def _store(result: pipeline.Result) -> None:
+    # Only the JPEG the page shows is encoded now; the cut-out PNG (the slow one) when it is downloaded.
     _state.last = result
-    _state.files = {"composite": result.jpeg(), "cutout": result.cutout_png()}
+    _state.files = {"composite": result.jpeg()}
 
 
 def result_bytes(kind: str) -> Any:
     """The encoded result image (``composite`` JPEG or ``cutout`` PNG) as a Uint8Array."""
     from pyodide.ffi import to_js
 
+    if kind == "cutout" and "cutout" not in _state.files and _state.last is not None:
+        _state.files["cutout"] = _state.last.cutout_png()
     return to_js(_state.files[kind])
 
 

@@ -277,15 +277,14 @@ async function fetchResult(kind, type) {
 async function showResult(meta, pageMs) {
   for (const url of state.resultUrls) URL.revokeObjectURL(url);
   const composite = await fetchResult("composite", "image/jpeg");
-  const cutout = await fetchResult("cutout", "image/png");
-  state.resultUrls = [composite, cutout];
+  state.resultUrls = [composite];
   await new Promise((resolve, reject) => {
     ui.result.onload = resolve;
     ui.result.onerror = () => reject(new Error("the result image could not be shown"));
     ui.result.src = composite;
   });
   ui.download.href = composite;
-  ui.downloadCutout.href = cutout;
+  ui.downloadCutout.removeAttribute("href"); // encoded when first asked for (see the click handler)
   const stem = (state.photo?.name || "photo").replace(/\.[^.]+$/, "");
   ui.download.download = `${stem}-passbg.jpg`;
   ui.downloadCutout.download = `${stem}-cutout.png`;
@@ -360,6 +359,19 @@ function drawZoom(box, centre) {
 ui.photoInput.addEventListener("change", () => setPhoto(ui.photoInput.files[0]));
 ui.cameraInput.addEventListener("change", () => setPhoto(ui.cameraInput.files[0]));
 ui.run.addEventListener("click", () => processPhoto());
+// The transparent PNG takes a while to encode, so it is made only when someone wants it.
+ui.downloadCutout.addEventListener("click", async (event) => {
+  if (ui.downloadCutout.getAttribute("href") || !state.hasResult) return;
+  event.preventDefault();
+  try {
+    const url = await fetchResult("cutout", "image/png");
+    state.resultUrls.push(url);
+    ui.downloadCutout.href = url;
+    ui.downloadCutout.click();
+  } catch (err) {
+    showError(`The cut-out could not be prepared: ${err.message || err}. Your photo and result are still here.`);
+  }
+});
 ui.model.addEventListener("change", () => {
   updateHints();
   if (state.photo) processPhoto();

@@ -97,6 +97,15 @@ def test_changing_the_background_recomposites_the_same_cut_out(page, site_url, p
     corner = image[:10, :10].reshape(-1, 3).mean(axis=0)
     assert np.abs(corner - [0xDC, 0xE8, 0xF4]).max() < 3
 
+    # The transparent cut-out is made on demand and downloads as an RGBA PNG of the same size.
+    with page.expect_download() as download_info:
+        page.click("[data-testid=download-cutout]")
+    cutout = Image.open(download_info.value.path())
+    assert (cutout.format, cutout.mode) == ("PNG", "RGBA")
+    assert cutout.size == (image.shape[1], image.shape[0])
+    alpha = np.asarray(cutout)[..., 3]
+    assert alpha[:10, :10].max() == 0 and alpha[alpha.shape[0] // 2, alpha.shape[1] // 2] == 255
+
 
 def test_a_file_that_is_not_a_photo_gets_plain_words_and_the_app_keeps_working(
     page, site_url, portraits_dir, tmp_path
