@@ -216,10 +216,17 @@ async function fillNow(doc) {
   const tally = { done: 0, downloaded: 0, files: 0 };
   let lastTold = 0;
   const queue = [...wanted].sort((a, b) => b.bytes - a.bytes); // big files first: the tail is short
+  let stop = null; // the first failure: the other workers stop at their next file
   async function worker() {
-    while (queue.length) {
+    while (queue.length && !stop) {
       const entry = queue.shift();
-      const how = await storeFile(cache, donors, entry, true);
+      let how;
+      try {
+        how = await storeFile(cache, donors, entry, true);
+      } catch (err) {
+        stop ??= err;
+        return;
+      }
       tally.done += entry.bytes;
       if (how === "downloaded") {
         tally.downloaded += entry.bytes;
@@ -232,6 +239,14 @@ async function fillNow(doc) {
     }
   }
   await Promise.all(Array.from({ length: PARALLEL }, worker));
+  if (stop && isQuotaError(stop) && !(stop instanceof StoreError)) {
+    throw new StoreError(
+      "quota",
+      `the browser refused to store more than ${(tally.done / MiB).toFixed(0)} MB of the ` +
+        `${(total / MiB).toFixed(0)} MB the app needs`,
+    );
+  }
+  if (stop) throw stop;
   for (const entry of doc.files.filter((f) => f.when !== "install")) {
     await storeFile(cache, donors, entry, false);
   }
