@@ -146,10 +146,40 @@ function chosenBackground() {
   return ui.background.value === "custom" ? ui.custom.value : ui.background.value;
 }
 
-// The worker is declared in index.html (<script type="py" worker>); PyScript boots it and fires
-// py:done on the element once worker.py has run and exposed its functions.
+// The Python worker needs SharedArrayBuffer, which browsers give only to cross-origin isolated pages
+// (COOP/COEP headers). `python build.py serve` sends them; on a plain static host the service worker
+// (sw.js, registered by offline.js) adds them and reloads the page once. Without isolation PyScript
+// would try a fallback of its own that fails with a cryptic error, so wait for it, then explain.
+const NOT_ISOLATED =
+  "This browser window does not give the page the shared memory the app needs (it is not " +
+  "cross-origin isolated). Open passbg from a server that sends the COOP/COEP headers (`python " +
+  "build.py serve` does), or in a normal (not private) window where the site may install its " +
+  "service worker. Your photo has not been sent anywhere.";
+
+function isolation(timeoutMs = 15000) {
+  if (self.crossOriginIsolated) return Promise.resolve();
+  if (!("serviceWorker" in navigator)) return Promise.reject(new Error(NOT_ISOLATED));
+  // offline.js reloads the page as soon as its service worker controls it; if that does not happen
+  // (registration blocked or refused), say so instead of waiting forever.
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(NOT_ISOLATED)), timeoutMs));
+}
+
+// PyScript boots the worker when this <script type="py" worker> element is added, and fires py:done
+// on it once worker.py has run and exposed its functions.
+function startEngine() {
+  const element = document.createElement("script");
+  element.type = "py";
+  element.id = "engine";
+  element.setAttribute("worker", "");
+  element.setAttribute("name", "passbg");
+  element.setAttribute("src", "./static/app/worker.py");
+  element.setAttribute("config", "./pyscript.toml");
+  document.body.append(element);
+  return element;
+}
+
 function pythonWorker() {
-  const element = document.getElementById("engine");
+  const element = startEngine();
   return new Promise((resolve, reject) => {
     const slow = setTimeout(() => {
       ui.statusDetail.textContent = "Still loading Python — this takes longer on a slow connection or device.";
@@ -175,9 +205,7 @@ async function boot() {
     }
   }, 250);
   try {
-    if (!self.crossOriginIsolated) {
-      console.warn("passbg: page is not cross-origin isolated; inference runs on one thread");
-    }
+    await isolation();
     const worker = await pythonWorker();
     worker.sync.progress = onProgress;
     state.worker = worker;
@@ -408,8 +436,10 @@ ui.drop.addEventListener("drop", (event) => {
   const file = event.dataTransfer?.files?.[0];
   if (file) setPhoto(file);
 });
+// The main flow handles its own errors; a failure inside an optional feature module (offline
+// storage, cloud, presets) is logged without taking the photo or the result off the screen.
 window.addEventListener("unhandledrejection", (event) => {
-  showError(`Unexpected problem: ${event.reason?.message || event.reason}. Your photo is still here.`);
+  console.error("passbg: unhandled problem in a page module:", event.reason);
 });
 
 boot();

@@ -279,6 +279,11 @@ async function start() {
       "The app works while you are online.");
     return;
   }
+  if (!offline.registration) {
+    // Some environments (blocked service workers, some private windows) resolve without a registration.
+    show("unsupported", "This browser window cannot store the app for offline use. The app works while you are online.");
+    return;
+  }
   watch(offline.registration);
   if (!sw.controller) {
     show("checking", "The app will be stored on this device for offline use once it has started.");

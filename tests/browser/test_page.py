@@ -155,3 +155,31 @@ def test_browser_and_cpython_give_the_same_alpha(page, site_url, portraits_dir, 
     print(f"\nparity {model_id}: mean {diff.mean():.4f}/255, max {diff.max():.3f}/255, "
           f"p99.9 {np.percentile(diff, 99.9):.3f}/255")
     assert diff.mean() <= 0.5
+
+
+def test_without_shared_memory_the_page_says_why_instead_of_failing_silently(browser, site_root):
+    """A plain static server (no COOP/COEP) and a window that may not install the service worker:
+    the page cannot get SharedArrayBuffer, and must say so in words."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context(service_workers="block")
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        assert not page.evaluate("crossOriginIsolated")
+        assert wait_for_status(page, ("ready", "error"), 60) == "error"
+        message = page.inner_text("[data-testid=error]")
+        assert "cross-origin isolated" in message and "COOP/COEP" in message
+        assert "Traceback" not in page.inner_text("body")
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
