@@ -269,6 +269,8 @@ def test_after_one_visit_the_app_starts_processes_and_downloads_with_the_server_
     assert {p: cache.get(p) for p in installed} == {p: f["sha256"] for p, f in installed.items()}
     status = page.inner_text("[data-testid=offline-status]")
     assert f"{sum(f['bytes'] for f in installed.values()) / 1048576:.1f} MB stored" in status
+    cdp = page.context.new_cdp_session(page)
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == [], "installable as an app"
 
     # A model other than the default is stored when first used.
     photo = portraits_dir / "images" / PORTRAIT
