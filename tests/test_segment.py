@@ -71,12 +71,38 @@ def test_minmax_maps_the_output_range_to_unit_range_and_constant_output_to_nothi
     assert (matte.normalise(np.full((4, 4), 7.0, np.float32), "minmax") == 0).all()
 
 
-def test_level_stretch_makes_near_opaque_exactly_opaque_and_keeps_mid_values_ordered():
-    low, high = matte.DEFAULT_LEVELS
-    values = np.array([0.0, low / 2, 0.3, 0.5, 0.7, (high + 1) / 2, 1.0], np.float32)
-    out = matte.level_stretch(values.copy(), low, high)
-    assert out[0] == 0 and out[1] == 0 and out[-2] == 1 and out[-1] == 1
-    assert 0 < out[2] < out[3] < out[4] < 1
+def test_levels_make_near_opaque_exactly_opaque_and_near_clear_exactly_clear():
+    z, i0, i1, o = matte.DEFAULT_LEVELS
+    values = np.array([0.0, z / 2, z, (o + 1) / 2, o, 1.0], np.float32)
+    out = matte.level_curve(values)
+    assert out.dtype == np.float32
+    assert list(out) == [0, 0, 0, 1, 1, 1]
+
+
+def test_levels_keep_the_models_edge_profile_and_order():
+    # Mid values (a soft edge's profile) pass unchanged, so the evaluation's gradient error does not rise
+    # from a steepened edge; the knees between stay monotonic and continuous.
+    z, i0, i1, o = matte.DEFAULT_LEVELS
+    mid = np.linspace(i0, i1, 50, dtype=np.float32)
+    assert np.allclose(matte.level_curve(mid), mid, atol=1e-6)
+    ramp = np.linspace(0, 1, 2001, dtype=np.float32)
+    out = matte.level_curve(ramp)
+    assert (np.diff(out) >= 0).all() and np.abs(np.diff(out)).max() < 0.002
+
+
+def test_a_manifest_override_is_a_plain_linear_stretch():
+    spec = parse_manifest(
+        {
+            "models": [
+                {
+                    **SPEC_JSON["models"][0],
+                    "output": {"index": 0, "postprocess": "clip", "levels": [0.1, 0.6]},
+                }
+            ]
+        }
+    ).get("toy")
+    raw = np.array([[0.05, 0.35], [0.6, 0.9]], np.float32)
+    assert np.allclose(postprocess(raw, (2, 2), spec), [[0.0, 0.5], [1.0, 1.0]], atol=1e-6)
 
 
 def test_upsampling_is_smooth_not_blocky():

@@ -21,10 +21,13 @@ class Backend(Protocol):
 def postprocess(raw: np.ndarray, out_hw: tuple[int, int], spec: ModelSpec) -> np.ndarray:
     """Raw model output (anything squeezing to (h, w)) -> alpha float32 (H, W) in [0, 1], H, W = out_hw.
 
-    Steps: the spec's normalisation (clip / minmax), a narrow level stretch so the opaque interior is
-    exactly 1 and the background exactly 0, then a smooth bicubic resize to the photo's size.
+    Steps: the spec's normalisation (clip / minmax), levels that make the opaque interior exactly 1 and
+    the background exactly 0 while keeping the model's edge profile (matte.level_curve; a manifest
+    override [low, high] is a plain linear stretch), then a smooth bicubic resize to the photo's size.
     """
     alpha = matte.normalise(raw, spec.output.postprocess)
-    low, high = spec.output.levels or matte.DEFAULT_LEVELS
-    alpha = matte.level_stretch(alpha, low, high)
+    if spec.output.levels:
+        alpha = matte.level_stretch(alpha, *spec.output.levels)
+    else:
+        alpha = matte.level_curve(alpha, matte.DEFAULT_LEVELS)
     return matte.resize_alpha(alpha, out_hw)
