@@ -122,7 +122,10 @@ def test_eval_command_on_a_tiny_subset(portraits_dir, models_dir, manifest, tmp_
     assert all(r["metrics"]["iou"] > 0.95 for r in ours_white)
     assert len(list((tmp_path / "c" / "truth").glob("*.npz"))) == 2  # truth cached for the next run
     summary = report["summary"]
-    assert summary["truth"] == "u2netp" and summary["score"]["n"] == len(rows)
+    assert summary["truth"] == "u2netp" and summary["score"]["all"]["n"] == len(rows)
+    # Two photos, the second held out: calibration and held-out scores are reported apart.
+    assert summary["score"]["calibration"]["n"] == summary["score"]["held-out"]["n"] == len(rows) // 2
+    assert "HELD-OUT photos" in printed
 
 
 @pytest.mark.slow
@@ -151,3 +154,54 @@ def test_bad_arguments_get_a_plain_message(capsys, tmp_path):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("passbg.eval: ") and "purple" in err
+
+
+def test_holdout_split_is_deterministic_interleaved_and_stable_under_more_photos():
+    names = [f"p{i}" for i in range(8)]
+    split = ev.split_names(names, 0.5)
+    assert [split[n] for n in names] == ["calibration", "held-out"] * 4
+    assert ev.split_names(names[:4], 0.5) == {n: split[n] for n in names[:4]}  # a prefix keeps its split
+    assert set(ev.split_names(names, 0.0).values()) == {"all"}
+    assert list(ev.split_names(names, 0.25).values()).count("held-out") == 2
+
+
+def _row(bad: bool, values: dict[str, float], split: str = "calibration") -> ev.Row:
+    return ev.Row("m", "ours", "n", "white", [], {}, bad, [], values, split)
+
+
+def test_rescore_matches_the_checks_score_and_no_person_scores_zero():
+    from passbg import checks
+
+    cfg = checks.default_config()
+    results = checks.run_checks(*_synthetic_portrait(), (255, 255, 255))
+    values = {r.id: r.value for r in results}
+    assert ev.rescore(values, cfg) == checks.score(results, cfg).score
+    assert ev.rescore({"person": 0.0}, cfg) == 0
+
+
+def _synthetic_portrait():
+    alpha = disk(120, 100, r=30, cy=50)
+    alpha[90:, 20:80] = 1.0
+    rgb = np.full((120, 100, 3), 120, np.uint8)
+    comp = np.rint(alpha[..., None] * rgb + (1 - alpha[..., None]) * 255.0).astype(np.uint8)
+    return rgb, alpha, comp
+
+
+def test_calibration_raises_the_weight_of_the_check_that_separates_and_sets_the_threshold():
+    from passbg import checks
+
+    cfg = checks.default_config()
+    zero = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    rows = []
+    for i in range(20):
+        bad = i % 4 == 0
+        values = dict(zero)
+        values["strays"] = cfg["checks"]["strays"]["bad"] if bad else 0.0  # strays separates exactly
+        values["halo_delta_e"] = cfg["checks"]["halo_delta_e"]["bad"] if i % 2 else 0.0  # noise
+        rows.append(_row(bad, values))
+    fitted = ev.calibrate(rows, cfg)
+    assert ev.score_stats(rows, fitted)["roc_auc"] == 1.0
+    assert fitted["checks"]["strays"]["weight"] >= cfg["checks"]["strays"]["weight"]
+    stats = ev.score_stats(rows, fitted)
+    assert stats["good_flagged"] <= ev.MAX_GOOD_FLAGGED and stats["bad_caught"] == 1.0
+    assert cfg["checks"]["strays"]["weight"] == checks.default_config()["checks"]["strays"]["weight"]  # copy

@@ -38,8 +38,9 @@ from PIL import Image
 from . import checks as qc
 from . import evalmetrics as em
 from .backgrounds import resolve_background
+from .composite import estimate_foreground
 from .errors import InputError, PassbgError, SetupError
-from .matte import normalise
+from .matte import level_stretch, normalise, resize_alpha
 from .models import Manifest, ModelSpec, load_manifest
 from .pipeline import finish, prepare
 from .regions import box_mean
@@ -85,6 +86,7 @@ class Row:
     bad: bool
     failed_checks: list[str] = field(default_factory=list)
     checks: dict[str, float] = field(default_factory=dict)  # check id -> measured value
+    split: str = "all"  # "calibration" or "held-out" with --holdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,26 +117,61 @@ def pick_photos(portraits: Path, n: int, seed: int) -> list[Path]:
     return chosen if n <= 0 else chosen[:n]
 
 
+# The truth recipe is frozen here, apart from passbg.matte: were the truth made by the pipeline under test,
+# every change to the pipeline would move the truth with it (a refinement applied to its own output is
+# then judged against itself). The recipe is the pipeline as it was when the evaluation was set up:
+# the model's output with a level stretch (0.02, 0.90) at model resolution, bicubic to the photo, and
+# blur-fusion foreground colours. Its name is part of the cache key.
+TRUTH_LEVELS = (0.02, 0.90)
+TRUTH_RECIPE = "truth-v1: levels 0.02-0.90, bicubic, blur-fusion"
+
+
+def truth_matte(raw: np.ndarray, hw: tuple[int, int], spec: ModelSpec) -> np.ndarray:
+    """The truth recipe's alpha: raw model output -> float32 (H, W) in [0, 1], (H, W) = hw."""
+    a = level_stretch(normalise(raw, spec.output.postprocess), *TRUTH_LEVELS)
+    return resize_alpha(a, hw)
+
+
 def truth_for(
     path: Path, spec: ModelSpec, backend: Any, cache: Path
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rgb uint8, alpha float32, foreground float32) of a photo cut out by the truth model; cached."""
     data = path.read_bytes()
-    key = hashlib.sha256(data + spec.sha256.encode() + spec.id.encode()).hexdigest()[:16]
+    recipe = (spec.sha256 + spec.id + TRUTH_RECIPE).encode()
+    key = hashlib.sha256(data + recipe).hexdigest()[:16]
     file = cache / "truth" / f"{path.stem}.{spec.id}.{key}.npz"
     if file.is_file():
         z = np.load(file)
         return z["rgb"], z["alpha"].astype(np.float32) / 65535.0, z["fg"].astype(np.float32) / 65535.0
     prepared = prepare(data, spec)
-    result = finish(prepared, backend.run(spec, prepared.tensor), TARGET)
+    rgb = prepared.image.rgb
+    alpha = truth_matte(backend.run(spec, prepared.tensor), rgb.shape[:2], spec)
+    fg = estimate_foreground(rgb, alpha)
     file.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         file,
-        rgb=prepared.image.rgb,
-        alpha=np.round(result.alpha * 65535).astype(np.uint16),
-        fg=np.round(result.foreground * 65535).astype(np.uint16),
+        rgb=rgb,
+        alpha=np.round(alpha * 65535).astype(np.uint16),
+        fg=np.round(fg * 65535).astype(np.uint16),
     )
-    return prepared.image.rgb, result.alpha, result.foreground
+    return rgb, alpha, fg
+
+
+def model_output(data: bytes, spec: ModelSpec, backend: Any, cache: Path | None) -> tuple[Any, np.ndarray]:
+    """(prepared input, raw model output) for encoded picture bytes. The raw output is cached (float16,
+    keyed by the bytes and the model file), so re-running the evaluation after a change to the
+    pipeline or the checks does not run the models again."""
+    prepared = prepare(data, spec)
+    if cache is None:
+        return prepared, backend.run(spec, prepared.tensor)
+    key = hashlib.sha256(data + spec.sha256.encode() + spec.id.encode()).hexdigest()[:20]
+    file = cache / "raw" / f"{spec.id}.{key}.npz"
+    if file.is_file():
+        return prepared, np.load(file)["raw"].astype(np.float32)
+    raw = np.asarray(backend.run(spec, prepared.tensor), np.float32)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(file, raw=raw.astype(np.float16))
+    return prepared, raw.astype(np.float16).astype(np.float32)
 
 
 def _value_noise(rng: np.random.Generator, hw: tuple[int, int], cells: int) -> np.ndarray:
@@ -273,9 +310,10 @@ def is_bad(metrics: dict[str, float], report: qc.QualityReport) -> bool:
     return any(r.id == "halo_old_background" and not r.passed for r in report.results)
 
 
-def evaluate_item(item: Item, spec: ModelSpec, backend: Any, target: tuple[int, int, int]) -> list[Row]:
-    prepared = prepare(item.data, spec)
-    raw = backend.run(spec, prepared.tensor)
+def evaluate_item(
+    item: Item, spec: ModelSpec, backend: Any, target: tuple[int, int, int], cache: Path | None = None
+) -> list[Row]:
+    prepared, raw = model_output(item.data, spec, backend, cache)
     result = finish(prepared, raw, target)
     hw = item.alpha.shape
     rows = []
@@ -307,6 +345,88 @@ def real_scores(
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration split and the score's power
+
+
+def split_names(names: list[str], holdout: float) -> dict[str, str]:
+    """name -> "calibration" or "held-out", for names in their (seeded) order: the held-out ones are
+    spread evenly over that order (with 0.5 every second one), so the split is deterministic and does
+    not depend on how many photos are asked for beyond the prefix. holdout 0 puts all in "all"."""
+    out = {}
+    for i, name in enumerate(dict.fromkeys(names)):
+        held = holdout > 0 and int((i + 1) * holdout) > int(i * holdout)
+        out[name] = "held-out" if held else ("calibration" if holdout > 0 else "all")
+    return out
+
+
+def rescore(values: dict[str, float], cfg: dict) -> float:
+    """The combined score (passbg.checks.score) from stored check values under config `cfg`."""
+    if "person" in values:  # no person found: the only result, and a failing one
+        return 0.0
+    total = 1.0
+    for cid, value in values.items():
+        c = cfg["checks"].get(cid)
+        if c is None:
+            continue
+        bad = float(np.clip((value - float(c["ok"])) / (float(c["bad"]) - float(c["ok"])), 0.0, 1.0))
+        total *= 1.0 - float(c["weight"]) * bad
+    return float(round(100.0 * max(total, 0.0)))
+
+
+def score_stats(rows: list[Row], cfg: dict) -> dict[str, Any]:
+    """ROC AUC of the score (recomputed under cfg) for bad results, and the shares below the threshold."""
+    threshold = float(cfg["cloud_below"])
+    scores = np.array([rescore(r.checks, cfg) for r in rows])
+    bad = np.array([r.bad for r in rows], dtype=bool)
+    good = ~bad
+    return {
+        "n": int(len(rows)),
+        "bad": int(bad.sum()),
+        "roc_auc": em.roc_auc(scores, bad),
+        "threshold": threshold,
+        "good_flagged": float((scores[good] < threshold).mean()) if good.any() else float("nan"),
+        "bad_caught": float((scores[bad] < threshold).mean()) if bad.any() else float("nan"),
+    }
+
+
+WEIGHT_GRID = (0.0, 0.03, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8)
+MAX_GOOD_FLAGGED = 0.05  # calibration target; the issue allows 10 % on unseen photos
+
+
+def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
+    """A copy of cfg with each check's weight re-chosen on `rows` (coordinate search over WEIGHT_GRID
+    for the highest ROC AUC; ties keep the current weight) and cloud_below set to the highest score
+    threshold that flags at most MAX_GOOD_FLAGGED of the good rows. Only the calibration split should
+    be passed here; the held-out split then measures the result honestly."""
+    new = json.loads(json.dumps(cfg))
+    bad = np.array([r.bad for r in rows], dtype=bool)
+    if bad.all() or not bad.any():
+        return new
+
+    def auc() -> float:
+        return em.roc_auc(np.array([rescore(r.checks, new) for r in rows]), bad)
+
+    best = auc()
+    for _ in range(rounds):
+        for cid in sorted(new["checks"]):
+            keep = new["checks"][cid]["weight"]
+            for w in WEIGHT_GRID:
+                new["checks"][cid]["weight"] = w
+                a = auc()
+                if a > best + 1e-9:
+                    best, keep = a, w
+            new["checks"][cid]["weight"] = keep
+    scores = np.array([rescore(r.checks, new) for r in rows])
+    good_scores = scores[~bad]
+    threshold = 1.0
+    for t in range(1, 100):
+        if (good_scores < t).mean() <= MAX_GOOD_FLAGGED:
+            threshold = float(t)
+    new["cloud_below"] = threshold
+    return new
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,17 +464,11 @@ def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[
                 "bad_share": float(np.mean([r.bad for r in vr])),
             }
         summary["models"][model] = ms
-    scores = np.array([r.metrics["score"] for r in rows])
-    bad = np.array([r.bad for r in rows])
-    good = ~bad
-    summary["score"] = {
-        "n": int(len(rows)),
-        "bad": int(bad.sum()),
-        "roc_auc": em.roc_auc(scores, bad),
-        "threshold": threshold,
-        "good_flagged": float((scores[good] < threshold).mean()) if good.any() else float("nan"),
-        "bad_caught": float((scores[bad] < threshold).mean()) if bad.any() else float("nan"),
-    }
+    summary["score"] = {"all": score_stats(rows, cfg)}
+    for split in ("calibration", "held-out"):
+        part = [r for r in rows if r.split == split]
+        if part:
+            summary["score"][split] = score_stats(part, cfg)
     summary["real"] = {
         m: {
             "n": len(v),
@@ -413,13 +527,29 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
             p(header)
             for tag, agg in ms["ours"]["by_tag"].items():
                 p(_fmt_row(tag, agg, "mean"))
-    s = summary["score"]
-    p(f"\n== quality score over all {s['n']} results ({s['bad']} bad) ==")
-    p(f"  ROC AUC (bad ranked low): {s['roc_auc']:.3f}")
-    p(
-        f"  below {s['threshold']:.0f} (offered to the cloud): good flagged {s['good_flagged']:.1%}, "
-        f"bad caught {s['bad_caught']:.1%}"
-    )
+    for split, s in summary["score"].items():
+        label = {"all": "all", "calibration": "calibration photos", "held-out": "HELD-OUT photos"}[split]
+        p(f"\n== quality score, {label}: {s['n']} results ({s['bad']} bad) ==")
+        p(f"  ROC AUC (bad ranked low): {s['roc_auc']:.3f}")
+        p(
+            f"  below {s['threshold']:.0f} (offered to the cloud): good flagged {s['good_flagged']:.1%}, "
+            f"bad caught {s['bad_caught']:.1%}"
+        )
+    cal = summary.get("calibrated")
+    if cal:
+        p("\n== weights refit on the calibration photos only (not shipped unless copied to checks.json) ==")
+        p(
+            "  "
+            + ", ".join(f"{k} {v:g}" for k, v in cal["weights"].items())
+            + f"; cloud_below {cal['threshold']:g}"
+        )
+        for split in ("calibration", "held-out"):
+            if split in cal:
+                s = cal[split]
+                p(
+                    f"  {split}: ROC AUC {s['roc_auc']:.3f}, good flagged {s['good_flagged']:.1%}, "
+                    f"bad caught {s['bad_caught']:.1%}"
+                )
     for model, r in summary["real"].items():
         pc = r["percentiles"]
         p(
@@ -449,6 +579,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where truth alphas are cached")
     ap.add_argument(
         "--no-real", action="store_true", help="skip the score distribution on the real portraits"
+    )
+    ap.add_argument(
+        "--holdout",
+        type=float,
+        default=0.5,
+        help="share of the photos held out from calibration (every other one at 0.5; 0 = no split)",
+    )
+    ap.add_argument(
+        "--calibrate",
+        type=Path,
+        help="refit the check weights and threshold on the calibration photos, report them on the held-out "
+        "photos, and write the refit config (checks.json format) to this file",
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="write the full report (summary and every row) as JSON")
@@ -494,13 +636,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[Row] = []
     for i, item in enumerate(items):
         for spec in specs:
-            rows.extend(evaluate_item(item, spec, backend, target))
+            rows.extend(evaluate_item(item, spec, backend, target, args.cache))
         print(
             f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind}",
             file=sys.stderr,
         )
+    if not 0.0 <= args.holdout < 1.0:
+        raise InputError(f"--holdout must be a share from 0 to below 1, got {args.holdout}.")
+    splits = split_names([r.name for r in rows], args.holdout)
+    for r in rows:
+        r.split = splits[r.name]
     real = {} if args.no_real else {spec.id: real_scores(photos, spec, backend, target) for spec in specs}
-    summary = summarise(rows, real, qc.default_config())
+    cfg = qc.default_config()
+    summary = summarise(rows, real, cfg)
+    if args.calibrate:
+        fitted = calibrate([r for r in rows if r.split == "calibration"] or rows, cfg)
+        summary["calibrated"] = {
+            "weights": {k: v["weight"] for k, v in fitted["checks"].items()},
+            "threshold": fitted["cloud_below"],
+            **{
+                s: score_stats([r for r in rows if r.split == s], fitted)
+                for s in ("calibration", "held-out")
+                if any(r.split == s for r in rows)
+            },
+        }
+        args.calibrate.write_text(json.dumps(fitted, indent=1), encoding="utf-8")
     summary["truth"] = truth_id
     summary["seconds"] = time.perf_counter() - started
     return {"summary": summary, "rows": [r.__dict__ for r in rows]}
