@@ -191,6 +191,31 @@ def test_half_transparent_face_fails_interior_transparency():
     assert res["holes"].passed  # still opaque enough to count as person
 
 
+def test_grey_mist_of_hair_fails_see_through_veil(good_results):
+    # The top of the head turned into a wide half see-through haze (the U2-Net-p failure): the outline
+    # itself may be fine, so only the alpha's shape tells.
+    d = signed_distance()
+    alpha = soft_alpha(d, hair_width())
+    mist = (d > 0) & (d < 30) & (np.mgrid[:H, :W][0] < 90)
+    alpha[mist] = np.maximum(alpha[mist], 0.4)
+    res = run(*portrait(alpha))
+    assert not res["see_through_veil"].passed
+    assert res["see_through_veil"].where[20, 100] and not res["see_through_veil"].where[200, 100]
+    assert "half see-through" in res["see_through_veil"].reason
+    assert good_results["see_through_veil"].passed
+
+
+def test_soft_hair_and_thin_wisps_pass_see_through_veil():
+    # A soft hair edge (8 px ramp over the head) and single-pixel wisps at a = 0.5 sticking out of it
+    # are what real hair looks like: half see-through, but hugging the outline.
+    d = signed_distance()
+    alpha = soft_alpha(d, hair_width(top=8.0))
+    for x in range(70, 131, 6):
+        alpha[20:38, x] = np.maximum(alpha[20:38, x], 0.5)
+    res = run(*portrait(alpha))
+    assert res["see_through_veil"].passed, res["see_through_veil"].value
+
+
 def test_stray_blob_fails_strays(good_results):
     alpha = soft_alpha(signed_distance(), hair_width())
     alpha[10:30, 5:25] = 1.0  # a chair corner, not connected to the person

@@ -500,6 +500,30 @@ def check_interior_transparency(scene: Scene, cfg: Config) -> CheckResult:
     )
 
 
+def check_see_through_veil(scene: Scene, cfg: Config) -> CheckResult:
+    """Half see-through area (0.15 < a < 0.85) more than far_px from the a = 0.5 outline, over the head's
+    area (head width squared). Real hair and soft shoulders are half see-through only in a band a few px
+    wide along the outline; a wide veil means the model was unsure of a whole region (a blotch of kept
+    background, or hair turned to grey mist). This is an alpha error that leaves no colour trace, so the
+    colour checks cannot see it."""
+    c = cfg["checks"]["see_through_veil"]
+    lo, hi = c["mid"]
+    r = int(c["far_px"])
+    near = scene.grown(r) & dilate(~scene.mask, r)
+    veil = (scene.alpha > lo) & (scene.alpha < hi) & ~near
+    value = float(veil.sum() / max(scene.head_width, 1.0) ** 2)
+    where = _place(scene, veil) or "around the person"
+    return _result(
+        cfg,
+        "see_through_veil",
+        value,
+        f"A wide area {where} is half see-through, like a grey mist (about {value:.0%} of a head's area); "
+        "the cut-out is unsure there - compare it with the photo.",
+        "Half see-through pixels stay close to the outline, as with real hair.",
+        veil,
+    )
+
+
 def check_hair_helmet(scene: Scene, cfg: Config) -> CheckResult:
     """Edge softness of the hair outline over that of the shoulders (median local transition width).
     Real hair is softer than cloth, about 1.5x or more, unless the person is bald; a value near or
@@ -693,6 +717,7 @@ CHECKS = (
     check_blocky_upsampling,
     check_holes,
     check_interior_transparency,
+    check_see_through_veil,
     check_hair_helmet,
     check_background_uniformity,
     check_background_colour,

@@ -24,6 +24,7 @@ _OVERLAY_COLOURS = {
     "hair_helmet": (230, 30, 30, 150),
     "holes": (200, 0, 200, 160),
     "interior_transparency": (200, 0, 200, 160),
+    "see_through_veil": (200, 0, 200, 160),
     "strays": (200, 0, 200, 160),
     "background_uniformity": (240, 160, 0, 140),
     "background_colour": (240, 160, 0, 140),
