@@ -35,19 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from passbg.chromium import CHROMIUM, CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("PASSBG_CHROMIUM", "/usr/bin/chromium")
-# No sandbox as root in a container; the rest keeps Chromium from calling Google's services.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 PEER_MODEL = {"isnet-quint8": "small", "isnet-fp16": "medium"}  # the data package's names
 BIG_SIDE = (4000, 6000)  # 24 megapixels
 TIMEOUT_S = 600

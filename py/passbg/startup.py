@@ -27,17 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from passbg.chromium import CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 READY_JS = """() => {
     const s = document.querySelector('[data-testid=status]')?.textContent.trim();
     return s === 'ready' || s === 'error';

@@ -16,22 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from passbg.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "site"
-CHROMIUM = os.environ.get("PASSBG_CHROMIUM", "/usr/bin/chromium")
-# Root in a container needs --no-sandbox; the rest keeps Chromium from calling out to Google's
-# services, which this closed network refuses (and which we must not do anyway).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 READY_STATES = ("ready", "error")
 FINISHED_STATES = ("done", "error")
 
