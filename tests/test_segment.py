@@ -193,3 +193,41 @@ def test_edges_stay_soft(segmented):
     for name, _, _, alpha in results:
         soft = ((alpha > 0.05) & (alpha < 0.95)).sum()
         assert soft > 0.2 * np.sqrt(alpha.size) * 2, f"{name}: edge band is implausibly thin"
+
+
+# --- edge refinement -------------------------------------------------------------------------------
+
+
+def _disc(soft: float, shift: float = 0.0, size: int = 80) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    d = np.hypot(yy - 40, xx - 40 - shift) - 22
+    return np.clip(0.5 - d / soft, 0, 1).astype(np.float32)
+
+
+def test_refinement_aligns_a_blurred_edge_with_the_photo_over_a_plain_background():
+    truth = _disc(2.0)
+    photo = np.rint(truth[..., None] * [90, 60, 40] + (1 - truth[..., None]) * 235).astype(np.uint8)
+    model = _disc(6.0, shift=1.0)  # the model's edge: too soft and a pixel off
+    refined = matte.refine_edges(model, photo)
+    assert np.abs(refined - truth).sum() < 0.9 * np.abs(model - truth).sum()
+
+
+def test_refinement_keeps_the_model_where_the_photo_does_not_explain_alpha():
+    # A busy backdrop uncorrelated with the person's edge: the photo carries no information about alpha.
+    model = _disc(4.0)
+    noise = np.random.default_rng(3).integers(0, 256, (80, 80, 3)).astype(np.uint8)
+    refined = matte.refine_edges(model, noise)
+    assert np.abs(refined - model).mean() < 0.1 * np.abs(model - 0.5).mean()
+
+
+def test_refinement_keeps_exact_zero_and_one_and_the_range():
+    model = _disc(3.0)
+    photo = np.random.default_rng(4).integers(0, 256, (80, 80, 3)).astype(np.uint8)
+    refined = matte.refine_edges(model, photo)
+    assert refined.dtype == np.float32 and refined.shape == model.shape
+    assert 0 <= refined.min() and refined.max() <= 1
+    # Pixels with no soft pixel within the filter radius keep their exact value.
+    soft = Image.fromarray(((model > 0) & (model < 1)).astype(np.uint8) * 255)
+    near_soft = np.asarray(soft.filter(ImageFilter.MaxFilter(2 * matte.REFINE_RADIUS + 1))) > 0
+    assert np.array_equal(refined[~near_soft], model[~near_soft])
+    assert (model[~near_soft] == 1.0).sum() > 500 and (model[~near_soft] == 0.0).sum() > 500

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from passbg.composite import box_mean
+
 # Levels applied to the model's [0, 1] output, as a piecewise-linear curve through (0, 0), (z, 0), (i0, i0),
 # (i1, i1), (o, 1), (1, 1) with DEFAULT_LEVELS = (z, i0, i1, o). Segmentation models leave the opaque
 # interior a little below 1 and the background a little above 0, which shows as a faint see-through body
@@ -64,3 +66,40 @@ def resize_alpha(alpha: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     out = np.array(image.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
     np.clip(out, 0.0, 1.0, out=out)
     return out
+
+
+# Edge refinement: a guided filter (He, Sun & Tang 2010) with the photo's luma as the guide, radius in px
+# and regularisation eps (in luma units squared, luma in [0, 1]). Where the model's soft edge and the photo
+# agree locally (alpha is close to a linear function of the luma, as the compositing equation makes it over
+# a plain background) the filter aligns the edge with the photo; where they do not (a textured backdrop,
+# hair in front of hair-coloured wall) the model's alpha is kept. The blend weight is the local squared
+# correlation of alpha and luma. On the evaluation composites this lowered the gradient error of IS-Net
+# fp16 below the raw model's on the plain, gradient and textured backgrounds where the levels alone did not.
+REFINE_RADIUS = 2
+REFINE_EPS = 1e-3
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32) / np.float32(255.0)
+
+
+def refine_edges(
+    alpha: np.ndarray, rgb: np.ndarray, radius: int = REFINE_RADIUS, eps: float = REFINE_EPS
+) -> np.ndarray:
+    """alpha float32 (H, W) in [0, 1], rgb uint8 (H, W, 3) -> float32 (H, W) in [0, 1].
+
+    Pixels whose (2 radius + 1)^2 window is all 0 or all 1 keep their value exactly."""
+    a = np.asarray(alpha, dtype=np.float32)
+    guide = np.asarray(rgb, dtype=np.float32) @ _LUMA
+    mean_i = box_mean(guide, radius)
+    mean_a = box_mean(a, radius)
+    cov = box_mean(guide * a, radius) - mean_i * mean_a
+    var_i = box_mean(guide * guide, radius) - mean_i * mean_i
+    var_a = box_mean(a * a, radius) - mean_a * mean_a
+    slope = cov / (var_i + np.float32(eps))
+    offset = mean_a - slope * mean_i
+    filtered = box_mean(slope, radius) * guide + box_mean(offset, radius)
+    floor = np.float32(1e-4)
+    weight = box_mean(np.clip(cov * cov / ((var_i + floor) * (np.maximum(var_a, 0) + floor)), 0, 1), radius)
+    out = a + weight * (filtered - a)
+    np.clip(out, 0.0, 1.0, out=out)
+    # Exactly opaque / exactly clear where nothing soft is near (float residue of the box sums otherwise).
+    soft = box_mean(((a > 0) & (a < 1)).astype(np.float32), radius) > 0
+    return np.where(soft, out, a).astype(np.float32)

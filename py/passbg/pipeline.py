@@ -21,6 +21,7 @@ from passbg.backgrounds import Background, resolve_background
 from passbg.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image
 from passbg.encode import encode_jpeg, encode_png
 from passbg.errors import InputError
+from passbg.matte import refine_edges
 from passbg.models import ModelSpec
 from passbg.preprocess import to_tensor
 from passbg.segment import Backend, postprocess
@@ -152,6 +153,7 @@ def finish(
     height, width = image.rgb.shape[:2]
     with Stopwatch(timings, "upsample"):
         alpha = postprocess(raw, (height, width), prepared.spec)
+        alpha = refine_edges(alpha, image.rgb)  # align soft edges with the photo where they agree
         if image.alpha is not None:
             # Regions the photo itself marks transparent are not the person (see passbg.decode).
             alpha *= image.alpha.astype(np.float32) * np.float32(1.0 / 255.0)
