@@ -15,7 +15,6 @@ from passbg import pipeline
 from passbg.backend_ort import OrtBackend
 from passbg.errors import InputError
 from passbg.models import Manifest, ModelSpec
-from passbg.segment import postprocess
 from PIL import Image
 
 # The largest models first: the endpoint exists to give a better second opinion than the page's.
@@ -70,10 +69,7 @@ class Engine:
         prepared = pipeline.prepare(data, self.spec, max_side=NO_DOWNSCALE)
         raw = self.backend.run(self.spec, prepared.tensor)
         if mask_only:
-            image = prepared.image
-            alpha = postprocess(raw, image.rgb.shape[:2], self.spec)
-            if image.alpha is not None:
-                alpha *= image.alpha.astype(np.float32) / np.float32(255.0)
+            alpha = pipeline.matte(prepared, raw)  # the same matte a full result would use
             mask = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
             buf = io.BytesIO()
             Image.fromarray(mask, "L").save(buf, "PNG", compress_level=6)

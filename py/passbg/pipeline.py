@@ -133,6 +133,18 @@ def check_usable(image: DecodedImage) -> None:
         )
 
 
+def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
+    """Model output -> alpha float32 (H, W) in [0, 1] at the photo's working size: the model's
+    post-processing and upsampling, soft edges aligned with the photo, and the photo's own
+    transparency (regions it marks transparent are not the person, see passbg.decode)."""
+    image = prepared.image
+    alpha = postprocess(raw, image.rgb.shape[:2], prepared.spec)
+    alpha = refine_edges(alpha, image.rgb)  # align soft edges with the photo where they agree
+    if image.alpha is not None:
+        alpha *= image.alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+    return alpha
+
+
 def finish(
     prepared: Prepared,
     raw: np.ndarray,
@@ -150,13 +162,8 @@ def finish(
     if inference_ms is not None:
         timings["inference"] = inference_ms
     image = prepared.image
-    height, width = image.rgb.shape[:2]
     with Stopwatch(timings, "upsample"):
-        alpha = postprocess(raw, (height, width), prepared.spec)
-        alpha = refine_edges(alpha, image.rgb)  # align soft edges with the photo where they agree
-        if image.alpha is not None:
-            # Regions the photo itself marks transparent are not the person (see passbg.decode).
-            alpha *= image.alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+        alpha = matte(prepared, raw)
         found = subjects.analyse(alpha)
     subjects.require_person(found)
     image = replace(image, notes=image.notes + tuple(found.notes()))
