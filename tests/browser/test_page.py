@@ -145,7 +145,9 @@ def test_the_page_stays_responsive_while_the_model_runs(page, site_url, portrait
 
 
 @pytest.mark.parametrize("model_id", ["u2netp", "isnet-fp16"])
-def test_browser_and_cpython_give_the_same_alpha(page, site_url, portraits_dir, cpython_results, model_id):
+def test_parity_browser_and_cpython_give_the_same_alpha(
+    page, site_url, portraits_dir, cpython_results, model_id
+):
     open_app(page, site_url)
     assert process_photo(page, portraits_dir / "images" / PORTRAIT, model=model_id) == "done"
     in_browser = browser_alpha(page)
