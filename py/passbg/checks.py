@@ -353,21 +353,27 @@ def check_halo_old_background(scene: Scene, cfg: Config) -> CheckResult:
     )
 
 
+def _delta_e_over(scene: Scene, region: np.ndarray, c: Config) -> tuple[float, np.ndarray]:
+    """The c["percentile"]-th percentile CIEDE2000 of the final image to the target over `region`
+    (bool, working resolution), and where it passes c["threshold"] (bool mask, same shape)."""
+    _, de, inv = delta_e_to_target(scene.composite[region], scene.target)
+    counts = np.bincount(inv, minlength=de.size).astype(np.float64)
+    value = _weighted_percentile(de, counts, float(c["percentile"]))
+    where = np.zeros(region.shape, dtype=bool)
+    where[region] = de[inv] > c["threshold"]
+    return value, where
+
+
 def check_halo_delta_e(scene: Scene, cfg: Config) -> CheckResult:
     """95th percentile CIEDE2000 between the final image and the target colour in the band outside the
     contour (2-4 px; the first px legitimately mixes person and new background at any soft edge).
     Hair wisps also legitimately differ from the target here, so this check weighs little."""
     c = cfg["checks"]["halo_delta_e"]
-    m = scene.mask
     b0, b1 = c["band_px"]
     band = scene.grown(b1) & ~scene.grown(b0 - 1)
     if not band.any():
         return _result(cfg, "halo_delta_e", 0.0, "", "There is no outline to judge.")
-    _, de, inv = delta_e_to_target(scene.composite[band], scene.target)
-    counts = np.bincount(inv, minlength=de.size).astype(np.float64)
-    value = _weighted_percentile(de, counts, float(c["percentile"]))
-    where = np.zeros_like(m)
-    where[band] = de[inv] > c["threshold"]
+    value, where = _delta_e_over(scene, band, c)
     return _result(
         cfg,
         "halo_delta_e",
@@ -583,11 +589,7 @@ def check_background_colour(scene: Scene, cfg: Config) -> CheckResult:
     bg = _background_region(scene, int(c["skip_px"]))
     if not bg.any():
         return _result(cfg, "background_colour", 0.0, "", "The person fills the whole photo.")
-    _, de, inv = delta_e_to_target(scene.composite[bg], scene.target)
-    counts = np.bincount(inv, minlength=de.size).astype(np.float64)
-    value = _weighted_percentile(de, counts, float(c["percentile"]))
-    where = np.zeros_like(bg)
-    where[bg] = de[inv] > c["threshold"]
+    value, where = _delta_e_over(scene, bg, c)
     return _result(
         cfg,
         "background_colour",
