@@ -164,6 +164,33 @@ function isolation(timeoutMs = 15000) {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(NOT_ISOLATED)), timeoutMs));
 }
 
+// Pyodide does not report a missing or broken runtime file to the page: it simply never starts. So
+// check up front that the browser runs WebAssembly and that the runtime's big files are on this site.
+const RUNTIME_FILES = [
+  "static/vendor/pyodide/pyodide.asm.wasm",
+  "static/vendor/pyodide/python_stdlib.zip",
+  "static/vendor/ort/ort-wasm-simd-threaded.wasm",
+];
+
+async function runtimeAvailable() {
+  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
+    throw new Error("this browser cannot run WebAssembly, which passbg needs. Use a current Chrome, Edge, Firefox or Safari.");
+  }
+  const answers = await Promise.all(
+    RUNTIME_FILES.map((path) =>
+      fetch(new URL(path, baseUrl), { method: "HEAD", cache: "no-cache" }).then(
+        (response) => ({ path, response }),
+        () => ({ path, response: null }), // offline without a stored copy: the service worker explains that
+      ),
+    ),
+  );
+  for (const { path, response } of answers) {
+    if (response && !response.ok) {
+      throw new Error(`a file of the app is missing on this site (${path.split("/").pop()}: HTTP ${response.status}). Reload the page; if that does not help, the site needs to be rebuilt with \`python build.py\`.`);
+    }
+  }
+}
+
 // PyScript boots the worker when this <script type="py" worker> element is added, and fires py:done
 // on it once worker.py has run and exposed its functions.
 function startEngine() {
@@ -181,14 +208,10 @@ function startEngine() {
 function pythonWorker() {
   const element = startEngine();
   return new Promise((resolve, reject) => {
-    const slow = setTimeout(() => {
-      ui.statusDetail.textContent = "Still loading Python — this takes longer on a slow connection or device.";
-    }, 30000);
     const fail = setTimeout(() => {
       reject(new Error("Python did not start within 3 minutes. Check your connection and reload; if it keeps failing, your browser may not support WebAssembly."));
     }, 180000);
     const done = () => {
-      clearTimeout(slow);
       clearTimeout(fail);
       if (element.xworker) resolve(element.xworker);
       else reject(new Error("the Python worker did not start"));
@@ -201,10 +224,13 @@ async function boot() {
   setStage("loading-python");
   const timer = setInterval(() => {
     if (!state.ready && ui.status.textContent === "loading-python") {
-      ui.statusDetail.textContent = `${((performance.now() - state.bootStarted) / 1000).toFixed(1)} s`;
+      const seconds = (performance.now() - state.bootStarted) / 1000;
+      const slow = seconds > 30 ? " — this takes longer on a slow connection or device" : "";
+      ui.statusDetail.textContent = `${seconds.toFixed(1)} s${slow}`;
     }
   }, 250);
   try {
+    await runtimeAvailable();
     await isolation();
     const worker = await pythonWorker();
     worker.sync.progress = onProgress;

@@ -185,3 +185,17 @@ def test_without_shared_memory_the_page_says_why_instead_of_failing_silently(bro
         context.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_missing_runtime_file_is_named_at_once_instead_of_an_endless_start(browser, site_url):
+    """Pyodide never reports a missing wasm file to the page; the page checks its runtime files first."""
+    context = browser.new_context(service_workers="block")
+    context.route("**/pyodide.asm.wasm", lambda route: route.fulfill(status=404, body="not here"))
+    try:
+        page = context.new_page()
+        page.goto(site_url)
+        assert wait_for_status(page, ("ready", "error"), 20) == "error"
+        message = page.inner_text("[data-testid=error]")
+        assert "pyodide.asm.wasm" in message and "404" in message and "python build.py" in message
+    finally:
+        context.close()
