@@ -13,7 +13,7 @@ For every photo, in turn (pair by pair, so a shared machine's load hits all thre
 Wall times are what users see; CPU seconds (all threads of the renderer / this process) are printed
 too, because they hardly move when other programs load the machine. The first photo is also timed
 from a cold load (fresh browser profile) to the first result, and the 24-megapixel photo's peak
-memory (renderer resident set: JS heaps + wasm memories) is sampled while it runs.
+memory (proportional set size of the renderers: JS heaps + wasm memories) is sampled while it runs.
 
 Needs `python build.py` first (site/ and site-bench/) and the test extras (Playwright, Chromium).
 """
@@ -116,20 +116,25 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _rss_bytes(pids: list[int]) -> int:
+def _pss_bytes(pids: list[int]) -> int:
+    """Summed proportional set size: each process's private memory (JS heaps, wasm memories, decoded
+    images) plus its share of pages it has in common with others. Summing resident sets instead would
+    count Chromium's own code once per renderer (~100 MB each)."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
+                    break
         except OSError:
             continue
     return total
 
 
 class PeakMemory:
-    """Samples the summed resident set of a profile's renderers every 50 ms while active."""
+    """Samples the summed proportional set size of a profile's renderers (the page, its workers and its
+    service worker) every 50 ms while active."""
 
     def __init__(self, profile: Path) -> None:
         self.profile, self.peak, self._stop = profile, 0, threading.Event()
@@ -137,7 +142,7 @@ class PeakMemory:
     def __enter__(self) -> PeakMemory:
         def sample() -> None:
             while not self._stop.wait(0.05):
-                self.peak = max(self.peak, _rss_bytes(renderer_pids(self.profile)))
+                self.peak = max(self.peak, _pss_bytes(renderer_pids(self.profile)))
 
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
@@ -316,7 +321,8 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
     out(f"\ncold load to first result ({cold['photo']}): ours {cold['ours_ms']:.0f} ms, "
         f"peer {cold['peer_ms']:.0f} ms")
     mib = 1024 * 1024
-    out(f"24 MP photo ({memory['photo']}): ours peak renderer memory {memory['ours_peak'] / mib:.0f} MiB "
+    out(f"24 MP photo ({memory['photo']}): ours peak renderer memory (PSS) "
+        f"{memory['ours_peak'] / mib:.0f} MiB "
         f"(main-thread JS heap {memory['ours_js_heap'] / mib:.0f} MiB), peer {memory['peer_peak'] / mib:.0f} "
         f"MiB (JS heap {memory['peer_js_heap'] / mib:.0f} MiB)")
     return figures
