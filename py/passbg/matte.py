@@ -80,6 +80,12 @@ REFINE_EPS = 1e-3
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32) / np.float32(255.0)
 
 
+# Rows per strip: the filter runs on horizontal strips (with 2 radius rows of context above and below, all
+# that the nested box means need, so the result is the same as on the whole photo) to keep its dozen
+# temporary planes small: at a 24-megapixel photo's working size they would be over 200 MB.
+_STRIP_ROWS = 256
+
+
 def refine_edges(
     alpha: np.ndarray, rgb: np.ndarray, radius: int = REFINE_RADIUS, eps: float = REFINE_EPS
 ) -> np.ndarray:
@@ -87,6 +93,19 @@ def refine_edges(
 
     Pixels whose (2 radius + 1)^2 window is all 0 or all 1 keep their value exactly."""
     a = np.asarray(alpha, dtype=np.float32)
+    height = a.shape[0]
+    context = 2 * radius
+    out = np.empty(a.shape, dtype=np.float32)
+    for top in range(0, height, _STRIP_ROWS):
+        bottom = min(height, top + _STRIP_ROWS)
+        low, high = max(0, top - context), min(height, bottom + context)
+        strip = _refine_strip(a[low:high], rgb[low:high], radius, eps)
+        out[top:bottom] = strip[top - low : bottom - low]
+    return out
+
+
+def _refine_strip(a: np.ndarray, rgb: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """refine_edges on whole arrays: a float32 (h, W), rgb uint8 (h, W, 3) -> float32 (h, W)."""
     guide = np.asarray(rgb, dtype=np.float32) @ _LUMA
     mean_i = box_mean(guide, radius)
     mean_a = box_mean(a, radius)
