@@ -234,6 +234,38 @@ def test_dropped_shoulders_fail_cut_off_shoulders(good_results):
     assert good_results["cut_off_shoulders"].passed
 
 
+def _dark_suit_photo() -> tuple[np.ndarray, np.ndarray]:
+    """(original, true alpha): a face over a dark suit, in front of a dark wall that differs from the suit
+    by a clear but small colour step (about 17 CIEDE2000)."""
+    d = signed_distance()
+    alpha = soft_alpha(d)
+    yy = np.mgrid[:H, :W][0]
+    fg = np.where((yy > 140)[..., None], np.array([28, 28, 34], np.float32), PERSON)
+    wall = np.array([62, 52, 44], np.float32)
+    a = alpha[..., None]
+    return np.round(a * fg + (1 - a) * wall).astype(np.uint8), alpha
+
+
+def test_a_shoulder_cut_through_the_suit_fails_outline_without_edge():
+    original, alpha = _dark_suit_photo()
+    xx = np.mgrid[:H, :W][1]
+    cut = alpha.copy()
+    cut[(np.mgrid[:H, :W][0] > 150) & (xx > W / 2 + 30)] = 0.0  # the right shoulder went with the wall
+    composite = np.round(cut[..., None] * original + (1 - cut[..., None]) * 255).astype(np.uint8)
+    res = run(original, cut, composite)["outline_without_edge"]
+    assert not res.passed, res.value
+    assert res.where[200, int(W / 2 + 30)] and not res.where[200, 10]
+    assert "no edge" in res.reason
+
+
+def test_an_outline_on_the_suits_true_edge_passes_outline_without_edge(good_results):
+    original, alpha = _dark_suit_photo()
+    composite = np.round(alpha[..., None] * original + (1 - alpha[..., None]) * 255).astype(np.uint8)
+    res = run(original, alpha, composite)["outline_without_edge"]
+    assert res.passed, res.value
+    assert good_results["outline_without_edge"].passed
+
+
 def test_head_touching_the_side_fails_touches_sides(good_results):
     alpha = soft_alpha(signed_distance(head_r=(45, 110)))
     res = run(*portrait(alpha))

@@ -131,6 +131,12 @@ class Scene:
             self.cache[key] = dilate(self.person_soft, r)
         return self.cache[key]
 
+    def lab_original(self) -> np.ndarray:
+        """The original photo in CIELAB, float32 (H, W, 3) at working resolution, cached."""
+        if "lab" not in self.cache:
+            self.cache["lab"] = srgb_u8_to_lab(self.original).astype(np.float32)
+        return self.cache["lab"]
+
     def edge(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """At edge resolution: (mask a >= 0.5, inner contour, largest one-pixel alpha drop to a
         4-neighbour)."""
@@ -712,6 +718,48 @@ def check_cast_shadow(scene: Scene, cfg: Config) -> CheckResult:
     )
 
 
+def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
+    """Share of the outline below the head that runs where the ORIGINAL photo shows no edge.
+
+    A true outline separates two different colours; where the colour just inside the cut (local mean of
+    the person, a gap of a pixel or two away from the soft edge) and just outside it (local mean of what
+    was removed) are within a few CIEDE2000 units, the cut is a guess: typically a dark suit against a
+    dark wall, cut through where the model lost the shoulder, or a kept patch of background. Only the
+    rows from the shoulders down count: a hair edge legitimately fades into a similar backdrop."""
+    c = cfg["checks"]["outline_without_edge"]
+    gap, radius, min_de = int(c["gap_px"]), int(c["radius_px"]), float(c["min_delta_e"])
+    person = scene.person
+    contour = _inner_contour(person)
+    contour[: scene.shoulder_row] = False
+    ys, xs = np.nonzero(contour)
+    where = np.zeros_like(person)
+    value = 0.0
+    if ys.size:
+        lab = scene.lab_original()
+        inside = erode(person, gap)
+        outside = ~dilate(scene.mask, gap)
+        mean_in, w_in = box_mean(lab, inside, radius + gap)
+        mean_out, w_out = box_mean(lab, outside, radius + gap)
+        both = (w_in[ys, xs] > 0) & (w_out[ys, xs] > 0)
+        ys, xs = ys[both], xs[both]
+        if ys.size:
+            de = ciede2000(mean_in[ys, xs], mean_out[ys, xs])
+            flat = de < min_de
+            value = float(flat.mean())
+            where[ys[flat], xs[flat]] = True
+            where = dilate(where, 2)
+    return _result(
+        cfg,
+        "outline_without_edge",
+        value,
+        f"The outline {_place(scene, where) or 'below the head'} runs where the photo shows no edge (for "
+        "example a dark suit against a dark wall): part of the clothing may have been cut away, or "
+        "background kept.",
+        "The outline follows visible edges in the photo.",
+        where,
+    )
+
+
 CHECKS = (
     check_halo_old_background,
     check_halo_delta_e,
@@ -727,6 +775,7 @@ CHECKS = (
     check_cut_off_shoulders,
     check_touches_sides,
     check_cast_shadow,
+    check_outline_without_edge,
 )
 
 

@@ -26,6 +26,7 @@ _OVERLAY_COLOURS = {
     "interior_transparency": (200, 0, 200, 160),
     "see_through_veil": (200, 0, 200, 160),
     "strays": (200, 0, 200, 160),
+    "outline_without_edge": (200, 0, 200, 160),
     "background_uniformity": (240, 160, 0, 140),
     "background_colour": (240, 160, 0, 140),
     "cast_shadow": (240, 160, 0, 140),

@@ -24,6 +24,7 @@ const NAMES = {
   cut_off_shoulders: "Shoulders kept",
   touches_sides: "Room at the sides",
   cast_shadow: "Shadow beside the person",
+  outline_without_edge: "Outline on real edges",
   person: "Person found",
 };
 
