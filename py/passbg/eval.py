@@ -29,6 +29,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +108,21 @@ def read_tags(portraits: Path) -> dict[str, list[str]]:
         return {row["file"]: row["tags"].split() for row in csv.DictReader(f)}
 
 
-def pick_photos(portraits: Path, n: int, seed: int) -> list[Path]:
-    """n photos in a seeded shuffled order (all when n <= 0)."""
+def pick_photos(portraits: Path, n: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Path]:
+    """n photos in a seeded shuffled order (all when n <= 0), leaving out the file names in `exclude`
+    (after shuffling, so the order of the others does not depend on what is left out)."""
     files = sorted((portraits / "images").glob("*.jpg"))
     if not files:
         raise InputError(f"No photos in {portraits / 'images'}.")
     order = np.random.default_rng(seed).permutation(len(files))
-    chosen = [files[i] for i in order]
+    chosen = [files[i] for i in order if files[i].name not in exclude]
     return chosen if n <= 0 else chosen[:n]
+
+
+def flawed_truth(truth_model: str) -> dict[str, str]:
+    """Portrait file name -> why its truth cut-out by `truth_model` is visibly wrong (eval_truth.json)."""
+    data = json.loads(resources.files("passbg").joinpath("data/eval_truth.json").read_text(encoding="utf-8"))
+    return dict(data["flawed_truth"].get(truth_model, {}))
 
 
 # The truth recipe is frozen here, apart from passbg.matte: were the truth made by the pipeline under test,
@@ -494,6 +502,8 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
     header = f"  {'':<20}" + "".join(f"{k:>11}" for k in METRICS)
     p(f"truth: alpha and foreground from {truth_id} through the pipeline (a model resembling it is favoured;")
     p("       the truth model itself is near perfect by construction). Final background: white.")
+    for name, why in summary.get("left_out", {}).items():
+        p(f"left out {name}: its truth is visibly wrong ({why})")
     p(f"bad = MSE > {BAD_MSE} or halo_ideal (p95 dE00 to the ideal composite, 1-4 px band) > {BAD_HALO_DE}")
     for model, ms in summary["models"].items():
         p(f"\n== {model} ==")
@@ -592,6 +602,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="refit the check weights and threshold on the calibration photos, report them on the held-out "
         "photos, and write the refit config (checks.json format) to this file",
     )
+    ap.add_argument(
+        "--keep-flawed-truth",
+        action="store_true",
+        help="keep the portraits whose truth cut-out is listed as visibly wrong in data/eval_truth.json",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="write the full report (summary and every row) as JSON")
     return ap
@@ -624,13 +639,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.dataset:
         items: Iterator[Item] = dataset_items(args.dataset, args.photos, args.seed)
         photos: list[Path] = []
+        excluded: dict[str, str] = {}
         truth_id = f"dataset {args.dataset}"
     else:
         if args.truth_model not in manifest.ids():
             raise SetupError(f"The truth model {args.truth_model} is not built; pass --truth-model.")
         truth_spec = manifest.get(args.truth_model)
         truth_id = truth_spec.id
-        photos = pick_photos(args.portraits, args.photos, args.seed)
+        excluded = {} if args.keep_flawed_truth else flawed_truth(truth_spec.id)
+        photos = pick_photos(args.portraits, args.photos, args.seed, frozenset(excluded))
+        if excluded:
+            print(
+                f"left out {len(excluded)} portraits whose {truth_spec.id} truth is visibly wrong "
+                f"({', '.join(sorted(excluded))}; see passbg/data/eval_truth.json, --keep-flawed-truth)",
+                file=sys.stderr,
+            )
         tags = read_tags(args.portraits)
         items = composites(photos, kinds, truth_spec, backend, args.cache, tags)
     rows: list[Row] = []
@@ -662,6 +685,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         args.calibrate.write_text(json.dumps(fitted, indent=1), encoding="utf-8")
     summary["truth"] = truth_id
+    summary["left_out"] = excluded
     summary["seconds"] = time.perf_counter() - started
     return {"summary": summary, "rows": [r.__dict__ for r in rows]}
 
