@@ -165,6 +165,19 @@ def test_holdout_split_is_deterministic_interleaved_and_stable_under_more_photos
     assert list(ev.split_names(names, 0.25).values()).count("held-out") == 2
 
 
+def test_photos_with_a_flawed_truth_are_left_out_without_reordering_the_rest(tmp_path):
+    (tmp_path / "images").mkdir()
+    for i in range(10):
+        (tmp_path / "images" / f"p{i}.jpg").write_bytes(b"x")
+    everything = [p.name for p in ev.pick_photos(tmp_path, 0, 3)]
+    left_out = frozenset(everything[1:3])
+    kept = [p.name for p in ev.pick_photos(tmp_path, 4, 3, left_out)]
+    assert kept == [n for n in everything if n not in left_out][:4]
+    flawed = ev.flawed_truth("isnet-fp16")  # the shipped list: file names with a reason each
+    assert flawed and all(n.endswith(".jpg") and len(why.split()) >= 4 for n, why in flawed.items())
+    assert ev.flawed_truth("no-such-model") == {}
+
+
 def _row(bad: bool, values: dict[str, float], split: str = "calibration") -> ev.Row:
     return ev.Row("m", "ours", "n", "white", [], {}, bad, [], values, split)
 
