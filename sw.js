@@ -8,7 +8,8 @@
 // only changed files are downloaded), and it takes over only when the user accepts the update.
 // An interrupted update leaves the running version and its cache untouched.
 // The very first version takes over at once and stores the app when the page asks ("store"),
-// after the app has started, so storing does not slow the first start.
+// after the app has started and its first photo is done ("page-idle"), so storing does not slow
+// the first start or the first result.
 const BUILD = "dev";
 
 const PREFIX = "passbg-";
@@ -267,7 +268,24 @@ async function failed(err) {
   });
 }
 
+// A page says "page-idle" once its first result (or error) is on screen, or when no photo came soon
+// after start; a navigation makes the pages busy again. Storing (download, sha256, disk: up to 176 MB
+// a file) waits for that, so it does not compete with starting the app and its first photo for the
+// CPU. A page that never says so gets its copy stored after IDLE_LIMIT_MS anyway.
+const IDLE_LIMIT_MS = 30000;
+let pageIdle = false;
+const idleWaiters = [];
+
+function whenPageIdle() {
+  if (pageIdle) return Promise.resolve();
+  return new Promise((resolve) => {
+    idleWaiters.push(resolve);
+    setTimeout(resolve, IDLE_LIMIT_MS);
+  });
+}
+
 async function store() {
+  await whenPageIdle();
   try {
     listPromise = null;
     await fill(await fetchList()); // keeps what is already stored, downloads the rest
@@ -342,6 +360,9 @@ self.addEventListener("message", (event) => {
     event.waitUntil(self.skipWaiting());
   } else if (type === "status") {
     event.waitUntil(status().then((s) => event.source.postMessage({ type: "status", build: BUILD, ...s })));
+  } else if (type === "page-idle") {
+    pageIdle = true;
+    for (const resolve of idleWaiters.splice(0)) resolve();
   } else if (type === "store") {
     // First visit, or storage cleared under a running version: store this build.
     event.waitUntil(store());
@@ -355,6 +376,7 @@ self.addEventListener("message", (event) => {
 async function keep(entry, stream) {
   try {
     const body = await new Response(stream).arrayBuffer();
+    await whenPageIdle(); // the page is checking the same bytes now: hash and store them after
     if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) return;
     const cache = await caches.open(CACHE);
     await cache.put(urlOf(entry.path), storedResponse(entry, body));
@@ -417,5 +439,6 @@ self.addEventListener("fetch", (event) => {
   const path = pathOf(new URL(request.url));
   // sw.js and the list always come from the network: that is how updates are found.
   if (path === null || path === "sw.js" || path === LIST) return;
+  if (request.mode === "navigate") pageIdle = false; // a page is starting
   event.respondWith(respond(event, path));
 });

@@ -66,14 +66,18 @@ def set_progress(callback: Any) -> None:
     _state.progress = callback
 
 
-async def init(base_url: str, threads: int) -> str:
-    """Load the ORT bridge and the model manifest; return what the page needs to build its menus."""
+async def init(base_url: str, threads: int, engine: str = "") -> str:
+    """Load the ORT bridge and the model manifest; return what the page needs to build its menus.
+
+    ``engine`` names the channel of the page's onnxruntime worker (static/app/ort-worker.mjs), which
+    has been loading the default model since the page opened; empty: ORT runs in this worker.
+    """
     from pyodide.code import run_js
 
     _state.base_url = base_url
     t0 = _now()
     _state.bridge = await run_js(f"import({json.dumps(base_url + 'static/app/ort-bridge.mjs')})")
-    info = await _state.bridge.init(base_url, int(threads))
+    info = await _state.bridge.init(base_url, int(threads), engine)
     _state.threads = int(info.threads)
     _state.isolated = bool(info.isolated)
     manifest_text = await _fetch_text(base_url + "static/models/manifest.json")
@@ -112,24 +116,27 @@ async def _ensure_session(spec: ModelSpec) -> float:
     t0 = _now()
 
     def on_progress(done: int, total: int) -> None:
-        _report("loading-model", model=spec.id, done=int(done), total=int(total))
+        # (-1, -1): downloaded and verified, now being opened
+        if done < 0:
+            _report("opening-model", model=spec.id)
+        else:
+            _report("loading-model", model=spec.id, done=int(done), total=int(total))
 
     proxy = create_proxy(on_progress)
     try:
+        # Shares the download or session the ORT worker started for the default model at page load.
         url = _state.base_url + "static/models/" + spec.file
-        data = await _state.bridge.fetchModel(url, spec.bytes, spec.sha256, proxy)
+        await _state.bridge.openModel(spec.id, url, spec.bytes, spec.sha256, spec.output.index, proxy)
     except Exception as err:  # noqa: BLE001 - a JS error from the bridge: say what it means
-        raise SetupError(_model_problem(spec, str(err))) from None
+        message = str(err)
+        if "session:" not in message:
+            raise SetupError(_model_problem(spec, message)) from None
+        raise SetupError(
+            f"The model {spec.title} could not be opened ({_first_line(message.split('session:', 1)[1])}). "
+            "Choose another model, or reload the page."
+        ) from None
     finally:
         proxy.destroy()
-    _report("opening-model", model=spec.id)
-    try:
-        await _state.bridge.createSession(spec.id, data, spec.output.index)
-    except Exception as err:  # noqa: BLE001 - onnxruntime-web's errors are untyped
-        raise SetupError(
-            f"The model {spec.title} could not be opened ({_first_line(str(err))}). Choose another model, "
-            "or reload the page."
-        ) from None
     return _now() - t0
 
 

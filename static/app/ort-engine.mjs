@@ -1,13 +1,24 @@
-// The onnxruntime-web side of the browser backend. Loaded by the Python worker with a dynamic
-// import, so inference runs in the same worker as Python and the page never freezes.
-// Python hands tensors over as views of its own memory; everything crossing back is plain data.
+// onnxruntime-web for the page: loading ORT, downloading and verifying models, sessions, inference.
+// Runs in its own module worker (ort-worker.mjs), started by app.js at page load, so the default model
+// is downloaded, verified and opened while Python boots; the Python worker reaches it through
+// ort-bridge.mjs. (ort-bridge.mjs imports this module directly when that worker is not there.)
+// Everything crossing back is plain data.
 
 let ort = null;
 const sessions = new Map(); // model id -> {session, outputName}
+const downloads = new Map(); // model url -> {promise, listeners: Set}: one download per file at a time
+const opening = new Map(); // model id -> {promise, url, stage: "loading" | "opening"}
 
 let useWebGpu = false;
+let initialised = null;
 
-export async function init(baseUrl, numThreads) {
+// Idempotent: the worker calls it at start-up and the Python side again when it is ready.
+export function init(baseUrl, numThreads) {
+  initialised ??= initNow(baseUrl, numThreads);
+  return initialised;
+}
+
+async function initNow(baseUrl, numThreads) {
   // WebGPU when the browser has a usable adapter (the JSEP build, which also runs wasm), else wasm only.
   // Untested on a real GPU: the test machines' headless Chromium has no adapter, so they take the fallback.
   let adapter = null;
@@ -53,8 +64,26 @@ async function fetchVariants(url) {
 }
 
 // The model bytes to open for `url`: the wasm variant when there is one and it downloads and
-// verifies, else the original file (e.g. offline with only the original cached).
-export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+// verifies, else the original file (e.g. offline with only the original cached). A second caller for
+// the same file while it downloads (the preload, then the first photo) shares that download.
+export function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+  let entry = downloads.get(url);
+  if (!entry) {
+    const listeners = new Set();
+    const report = (done, total) => {
+      for (const listener of listeners) listener(done, total);
+    };
+    entry = { listeners, promise: null };
+    entry.promise = fetchPreferred(url, expectedBytes, expectedSha256, report).finally(() => {
+      downloads.delete(url); // done or failed: a later call downloads again (e.g. after a damaged file)
+    });
+    downloads.set(url, entry);
+  }
+  if (onProgress) entry.listeners.add(onProgress);
+  return entry.promise.finally(() => entry.listeners.delete(onProgress));
+}
+
+async function fetchPreferred(url, expectedBytes, expectedSha256, onProgress) {
   const name = url.slice(url.lastIndexOf("/") + 1);
   const variant = (await variants)[name];
   if (variant) {
@@ -141,6 +170,45 @@ export async function createSession(modelId, bytes, outputIndex) {
 
 export function hasSession(modelId) {
   return sessions.has(modelId);
+}
+
+export function sessionIds() {
+  return [...sessions.keys()];
+}
+
+// Download, verify and open a model once, however many callers ask (the start-up preload and the first
+// photo). onProgress(done, total) during the download, onProgress(-1, -1) once it is being opened.
+// Errors are prefixed: "network:", "offline:", "http N:", "checksum:" (from the download) or "session:".
+export async function openModel(modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress) {
+  if (sessions.has(modelId)) return;
+  let job = opening.get(modelId);
+  if (!job) {
+    job = { url, stage: "loading", promise: null };
+    job.promise = (async () => {
+      const bytes = await fetchModel(url, expectedBytes, expectedSha256, (done, total) => job.progress?.(done, total));
+      job.stage = "opening";
+      for (const listener of job.openers) listener(-1, -1);
+      try {
+        await createSession(modelId, bytes, outputIndex);
+      } catch (err) {
+        throw new Error(`session: ${err.message || err}`);
+      }
+    })().finally(() => opening.delete(modelId));
+    job.openers = new Set();
+    job.progress = (done, total) => {
+      for (const listener of job.openers) listener(done, total);
+    };
+    opening.set(modelId, job);
+  }
+  if (onProgress) {
+    job.openers.add(onProgress);
+    if (job.stage === "opening") onProgress(-1, -1);
+  }
+  try {
+    await job.promise;
+  } finally {
+    job.openers.delete(onProgress);
+  }
 }
 
 export async function releaseSession(modelId) {

@@ -1,0 +1,122 @@
+// The Python worker's door to onnxruntime-web (imported by passbg.web). ORT runs in the page's own
+// module worker (ort-worker.mjs, started by app.js at page load, which has usually opened the default
+// model by the time Python is up); this module forwards calls to it over a BroadcastChannel named by
+// the page. Without that worker (it could not start) ORT runs here, in the Python worker, as before.
+// Python hands tensors over as views of its own memory: they are copied (12 MB: milliseconds) before
+// they cross, because a view would carry all of Python's memory with it.
+
+let local = null; // ort-engine.mjs when ORT runs in this worker
+let channel = null;
+let nextId = 1;
+const pending = new Map(); // call id -> {resolve, reject, callbacks}
+const known = new Set(); // model ids with an open session in the ORT worker
+
+const now = () => performance.timeOrigin + performance.now();
+const INIT_TIMEOUT_MS = 60000; // the ORT worker answers between model steps; a dead one never does
+
+function connect(name) {
+  channel = new BroadcastChannel(name);
+  channel.addEventListener("message", (event) => {
+    const message = event.data ?? {};
+    if (message.type === "session") {
+      known.add(message.id);
+      return;
+    }
+    const call = pending.get(message.type === "callback" ? message.call : message.id);
+    if (!call) return;
+    if (message.type === "callback") {
+      call.callbacks[message.callback]?.(...message.args);
+      return;
+    }
+    if (message.type !== "reply") return;
+    pending.delete(message.id);
+    if (message.sessions) {
+      known.clear();
+      for (const id of message.sessions) known.add(id);
+    }
+    if ("error" in message) call.reject(new Error(message.error));
+    else call.resolve({ value: message.value, started: message.started, received: now() });
+  });
+}
+
+function portable(value, callbacks) {
+  if (typeof value === "function") {
+    callbacks.push(value);
+    return { callback: callbacks.length - 1 };
+  }
+  if (ArrayBuffer.isView(value)) {
+    const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+    return whole && value.buffer instanceof ArrayBuffer ? value : value.slice();
+  }
+  if (Array.isArray(value)) return Array.from(value);
+  return value;
+}
+
+function call(fn, args, timeoutMs = 0) {
+  const id = nextId++;
+  const callbacks = [];
+  const sent = now();
+  const message = { type: "call", id, fn, args: args.map((a) => portable(a, callbacks)) };
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve: (r) => resolve({ ...r, sent }), reject, callbacks });
+    channel.postMessage(message);
+    if (timeoutMs) {
+      setTimeout(() => {
+        if (pending.delete(id)) reject(new Error(`the onnxruntime worker did not answer ${fn}`));
+      }, timeoutMs);
+    }
+  });
+}
+
+export async function init(baseUrl, numThreads, channelName) {
+  if (channelName) {
+    connect(channelName);
+    try {
+      return (await call("init", [baseUrl, numThreads], INIT_TIMEOUT_MS)).value;
+    } catch (err) {
+      console.warn(`passbg: ${err.message}; running onnxruntime-web in the Python worker`);
+      channel.close();
+      channel = null;
+    }
+  }
+  local = await import(new URL("./ort-engine.mjs", import.meta.url).href);
+  return local.init(baseUrl, numThreads);
+}
+
+export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+  if (local) return local.fetchModel(url, expectedBytes, expectedSha256, onProgress);
+  return (await call("fetchModel", [url, expectedBytes, expectedSha256, onProgress ?? null])).value;
+}
+
+export async function createSession(modelId, bytes, outputIndex) {
+  if (local) return local.createSession(modelId, bytes, outputIndex);
+  return (await call("createSession", [modelId, bytes, outputIndex])).value;
+}
+
+// Download, verify and open a model (shared with a preload already under way); see ort-engine.mjs.
+export async function openModel(modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress) {
+  if (local) return local.openModel(modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress);
+  await call("openModel", [modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress ?? null]);
+}
+
+export function hasSession(modelId) {
+  return local ? local.hasSession(modelId) : known.has(modelId);
+}
+
+export async function releaseSession(modelId) {
+  if (local) return local.releaseSession(modelId);
+  await call("releaseSession", [modelId]);
+}
+
+// One inference; handoffMs includes the copies to and from the ORT worker.
+export async function run(modelId, data, dims) {
+  if (local) return local.run(modelId, data, dims);
+  const { value, sent, started, received } = await call("run", [modelId, data, dims]);
+  const returned = received - (started + value.handoffMs + value.inferenceMs);
+  return { ...value, handoffMs: value.handoffMs + Math.max(0, started - sent) + Math.max(0, returned) };
+}
+
+export async function runAll(modelId, data, dims) {
+  if (local) return local.runAll(modelId, data, dims);
+  return (await call("runAll", [modelId, data, dims])).value;
+}

@@ -1,0 +1,83 @@
+// The page's onnxruntime-web worker. app.js starts it at page load with {type: "start", baseUrl,
+// threads, channel}; it then loads onnxruntime-web and downloads, verifies and opens the default model
+// while the Python worker boots, so the first photo does not wait for them one after the other.
+// The Python worker calls it over a BroadcastChannel named by the page (ort-bridge.mjs is the other
+// end): {type: "call", id, fn, args} -> {type: "reply", id, value | error}. Function arguments (progress
+// callbacks) travel as {callback: n} and are called back with {type: "callback", callback: n, args}.
+// Sessions opened here are announced with {type: "session", id}.
+import * as engine from "./ort-engine.mjs";
+
+const CALLS = new Set(["init", "fetchModel", "createSession", "openModel", "releaseSession", "run", "runAll"]);
+let channel = null;
+
+// What happened when, for the page's start-up timeline (ms since this page's time origin).
+function mark(what) {
+  self.postMessage({ type: "timeline", what, at: performance.timeOrigin + performance.now() });
+}
+
+function argument(value, callId) {
+  if (value && typeof value === "object" && "callback" in value) {
+    return (...args) => channel.postMessage({ type: "callback", callback: value.callback, call: callId, args });
+  }
+  return value;
+}
+
+async function answer(message) {
+  const { id, fn } = message;
+  if (!CALLS.has(fn)) {
+    channel.postMessage({ type: "reply", id, error: `unknown call ${fn}` });
+    return;
+  }
+  const started = performance.timeOrigin + performance.now();
+  try {
+    const value = await engine[fn](...message.args.map((a) => argument(a, id)));
+    channel.postMessage({ type: "reply", id, value, started, sessions: engine.sessionIds() });
+  } catch (err) {
+    channel.postMessage({ type: "reply", id, error: String(err?.message ?? err), sessions: engine.sessionIds() });
+  }
+}
+
+async function preloadDefault(baseUrl) {
+  try {
+    const response = await fetch(new URL("static/models/manifest.json", baseUrl), { cache: "no-cache" });
+    if (!response.ok) return;
+    const manifest = await response.json();
+    const spec = manifest.models.find((m) => m.id === manifest.default);
+    if (!spec) return;
+    mark(`preload ${spec.id}`);
+    const url = new URL(`static/models/${spec.file}`, baseUrl).href;
+    let downloaded = false;
+    await engine.openModel(spec.id, url, spec.bytes, spec.sha256, spec.output?.index ?? 0, (done) => {
+      if (done < 0 && !downloaded) {
+        downloaded = true;
+        mark("model downloaded and verified");
+      }
+    });
+    mark("model session ready");
+    channel.postMessage({ type: "session", id: spec.id });
+  } catch (err) {
+    // The first photo asks again and shows the reason in plain words; nothing to say here.
+    console.warn(`passbg: preloading the default model failed (${err.message || err})`);
+    mark("model preload failed");
+  }
+}
+
+self.addEventListener("message", async (event) => {
+  const message = event.data ?? {};
+  if (message.type !== "start" || channel) return;
+  channel = new BroadcastChannel(message.channel);
+  channel.addEventListener("message", (e) => {
+    if (e.data?.type === "call") answer(e.data);
+  });
+  mark("engine started");
+  try {
+    await engine.init(message.baseUrl, message.threads);
+  } catch (err) {
+    console.warn(`passbg: onnxruntime-web did not load (${err.message || err})`);
+    return; // the Python side's init call reports it
+  }
+  mark("onnxruntime-web loaded");
+  if (message.preload !== false) await preloadDefault(message.baseUrl);
+});
+
+self.postMessage({ type: "loaded" });
