@@ -268,6 +268,7 @@ def _result_meta(
             "notes": list(getattr(image, "notes", []) or []),
             "threads": _state.threads,
             "isolated": _state.isolated,
+            "python_heap": _python_heap_bytes(),
         }
     )
 
@@ -287,6 +288,7 @@ async def process(photo: Any, model_id: str, background: str) -> str:
         _report("decoding")
         data = photo.to_bytes() if hasattr(photo, "to_bytes") else bytes(photo)
         prepared = pipeline.prepare(data, spec)
+        _forget_last()  # a new, readable photo: the old result's arrays need not share the memory peak
         _report("segmenting", model=spec.id)
         raw, bridge_ms = await _infer(spec, prepared.tensor)
         _report("compositing")
@@ -322,6 +324,23 @@ async def recomposite(background: str) -> str:
         return json.dumps({"error": str(err)})
 
 
+def _forget_last() -> None:
+    """Drop the last result's arrays (the photo's working size) and what was derived from them; its
+    encoded files stay until the new result replaces them."""
+    _state.last, _state.report, _state.quality, _state.cloud_image = None, None, None, None
+
+
+def _python_heap_bytes() -> int:
+    """The size of Python's WebAssembly memory (it only ever grows, so this is its high-water mark);
+    0 where it cannot be read."""
+    try:
+        import pyodide_js
+
+        return int(pyodide_js._module.HEAPU8.length)
+    except Exception:  # noqa: BLE001 - a diagnostic figure only
+        return 0
+
+
 def _store(result: pipeline.Result) -> None:
     # Only the JPEG the page shows is encoded now; the cut-out PNG (the slow one) when it is downloaded.
     _state.last = result
@@ -334,6 +353,8 @@ def result_bytes(kind: str) -> Any:
 
     if kind == "cutout" and "cutout" not in _state.files and _state.last is not None:
         _state.files["cutout"] = _state.last.cutout_png()
+    if kind not in _state.files:
+        raise PassbgError("That image belonged to the previous photo; wait for the new result.")
     return to_js(_state.files[kind])
 
 
