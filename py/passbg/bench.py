@@ -62,6 +62,7 @@ class Run:
     ms: float
     cpu_s: float
     stages: dict[str, float] = field(default_factory=dict)
+    python_heap: int = 0  # our page: the size of Python's wasm memory after the photo (its high-water mark)
 
 
 # --- machinery ----------------------------------------------------------------------------------------
@@ -206,7 +207,8 @@ class OurPage(Browser):
         if state["b"]["error"]:
             raise SystemExit(f"our page failed on {photo.name}: {state['b']['error']}")
         stages = {k: float(v) for k, v in state["meta"]["timings"].items()}
-        return Run(ms=state["b"]["end"] - state["b"]["start"], cpu_s=cpu, stages=stages)
+        return Run(ms=state["b"]["end"] - state["b"]["start"], cpu_s=cpu, stages=stages,
+                   python_heap=int(state["meta"].get("python_heap") or 0))
 
 
 class PeerPage(Browser):
@@ -322,9 +324,9 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
         f"peer {cold['peer_ms']:.0f} ms")
     mib = 1024 * 1024
     out(f"24 MP photo ({memory['photo']}): ours peak renderer memory (PSS) "
-        f"{memory['ours_peak'] / mib:.0f} MiB "
-        f"(main-thread JS heap {memory['ours_js_heap'] / mib:.0f} MiB), peer {memory['peer_peak'] / mib:.0f} "
-        f"MiB (JS heap {memory['peer_js_heap'] / mib:.0f} MiB)")
+        f"{memory['ours_peak'] / mib:.0f} MiB (Python's wasm memory {memory['ours_python_heap'] / mib:.0f} "
+        f"MiB, main-thread JS heap {memory['ours_js_heap'] / mib:.0f} MiB), "
+        f"peer {memory['peer_peak'] / mib:.0f} MiB (JS heap {memory['peer_js_heap'] / mib:.0f} MiB)")
     return figures
 
 
@@ -442,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"native {native_run.ms:.0f} ms", flush=True)
                     if big:
                         memory = {"photo": photo.name, "pixels": pixels, "ours_peak": ours_mem.peak,
+                                  "ours_python_heap": ours_run.python_heap,
                                   "ours_js_heap": ours_heap, "peer_peak": peer_mem.peak,
                                   "peer_js_heap": peer_heap}
                 info = {"model": args.model, "ours": ours.info, "peer": peer.info, "threads": threads,
