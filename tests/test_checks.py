@@ -266,6 +266,18 @@ def test_an_outline_on_the_suits_true_edge_passes_outline_without_edge(good_resu
     assert good_results["outline_without_edge"].passed
 
 
+def test_an_outline_smeared_over_many_pixels_fails_blurred_outline(good_results):
+    # A low-resolution model's edge: the whole outline fades over ~12 px (the soft portrait: 2-5 px).
+    res = run(*portrait(soft_alpha(signed_distance(), 12.0)))["blurred_outline"]
+    assert not res.passed and res.value > 5, res.value
+    assert res.where[80, 100 - 36] and not res.where[80, 100]  # on the side of the head, not the face
+    assert good_results["blurred_outline"].passed
+
+
+def test_soft_hair_over_a_sharp_outline_passes_blurred_outline():
+    assert run(*portrait(soft_alpha(signed_distance(), hair_width(top=4.0))))["blurred_outline"].passed
+
+
 def test_head_touching_the_side_fails_touches_sides(good_results):
     alpha = soft_alpha(signed_distance(head_r=(45, 110)))
     res = run(*portrait(alpha))

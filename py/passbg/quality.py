@@ -27,6 +27,7 @@ _OVERLAY_COLOURS = {
     "see_through_veil": (200, 0, 200, 160),
     "strays": (200, 0, 200, 160),
     "outline_without_edge": (200, 0, 200, 160),
+    "blurred_outline": (230, 30, 30, 150),
     "background_uniformity": (240, 160, 0, 140),
     "background_colour": (240, 160, 0, 140),
     "cast_shadow": (240, 160, 0, 140),

@@ -25,6 +25,7 @@ const NAMES = {
   touches_sides: "Room at the sides",
   cast_shadow: "Shadow beside the person",
   outline_without_edge: "Outline on real edges",
+  blurred_outline: "Sharp outline",
   person: "Person found",
 };
 
