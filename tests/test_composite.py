@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from passbg import composite as composite_module
 from passbg.composite import box_mean, composite, cutout_rgba, estimate_foreground
 
 WHITE = (255, 255, 255)
@@ -165,3 +166,26 @@ def test_box_mean_handles_colour_channels_independently():
     got = box_mean(image, 3)
     for c in range(3):
         assert np.allclose(got[..., c], box_mean(np.ascontiguousarray(image[..., c]), 3), atol=1e-6)
+
+
+def test_foreground_in_strips_equals_the_whole_photo_at_once(monkeypatch):
+    # Strips carry enough rows of context that their seams cannot show: 17-row strips (seams everywhere,
+    # a partial last strip) give what one strip over the whole photo gives, up to float rounding.
+    photo, alpha, _ = scene(np.array([0.0, 0.3, 1.0]), size=120)
+    monkeypatch.setattr(composite_module, "_STRIP_ROWS", 10_000)
+    whole = estimate_foreground(photo, alpha)
+    monkeypatch.setattr(composite_module, "_STRIP_ROWS", 17)
+    strips = estimate_foreground(photo, alpha)
+    assert np.abs(strips - whole).max() < 1e-4
+
+
+def test_first_pass_on_block_means_gives_the_colours_of_the_full_resolution_pass(monkeypatch):
+    photo, alpha, _ = scene(np.array([1.0, 0.0, 1.0]))
+    soft = (alpha > 0.05) & (alpha < 0.95)
+    coarse = estimate_foreground(photo, alpha)
+    radius, block = composite_module.FUSION_PASSES[0]
+    assert block > 1
+    monkeypatch.setattr(composite_module, "FUSION_PASSES", ((radius, 1), *composite_module.FUSION_PASSES[1:]))
+    full = estimate_foreground(photo, alpha)
+    error = np.abs(coarse - full)[soft] * 255
+    assert error.max() < 1.0, error.max()

@@ -231,3 +231,13 @@ def test_refinement_keeps_exact_zero_and_one_and_the_range():
     near_soft = np.asarray(soft.filter(ImageFilter.MaxFilter(2 * matte.REFINE_RADIUS + 1))) > 0
     assert np.array_equal(refined[~near_soft], model[~near_soft])
     assert (model[~near_soft] == 1.0).sum() > 500 and (model[~near_soft] == 0.0).sum() > 500
+
+
+def test_refinement_in_strips_equals_the_whole_photo_at_once(monkeypatch):
+    model = _disc(5.0)
+    truth = _disc(2.0)
+    photo = np.rint(truth[..., None] * [90, 60, 40] + (1 - truth[..., None]) * 235).astype(np.uint8)
+    monkeypatch.setattr(matte, "_STRIP_ROWS", 10_000)
+    whole = matte.refine_edges(model, photo)
+    monkeypatch.setattr(matte, "_STRIP_ROWS", 7)  # seams every 7 rows, through the soft edge
+    assert np.abs(matte.refine_edges(model, photo) - whole).max() < 1e-4
