@@ -119,7 +119,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         raise ValueError("only the first blur-fusion pass can work on block means")
     height, width = alpha.shape
     grids = _first_pass_grids(rgb, alpha, radius, block)
-    context = sum(r for r, _ in rest)
+    context = sum(r for r, _ in rest) + (radius if grids is None else 0)  # what reaches a strip's rows
     out = np.empty((height, width, 3), dtype=np.float32)
     for top in range(0, height, _STRIP_ROWS):
         bottom = min(height, top + _STRIP_ROWS)
