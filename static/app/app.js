@@ -236,6 +236,8 @@ function startOrtWorker() {
   }
   const channel = `passbg-ort-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   state.ortWorker = worker;
+  const ports = new MessageChannel(); // port2 goes to the Python worker once it is up (see ort-bridge.mjs)
+  state.ortPort = ports.port2;
   state.engineTimeline = []; // [ms since navigation, what] (the benchmark's cold timeline reads it)
   return new Promise((resolve) => {
     worker.addEventListener("message", (event) => {
@@ -243,7 +245,7 @@ function startOrtWorker() {
       if (message.type === "timeline") {
         state.engineTimeline.push([message.at - performance.timeOrigin, message.what]);
       } else if (message.type === "loaded") {
-        worker.postMessage({ type: "start", baseUrl, threads: navigator.hardwareConcurrency || 2, channel });
+        worker.postMessage({ type: "start", baseUrl, threads: navigator.hardwareConcurrency || 2, channel, port: ports.port1 }, [ports.port1]);
         resolve(channel);
       }
     });
@@ -281,6 +283,7 @@ async function boot() {
     worker.sync.progress = onProgress;
     state.worker = worker;
     const info = JSON.parse(await worker.sync.init(baseUrl, navigator.hardwareConcurrency || 2, await ortChannel));
+    if (state.ortPort) worker.postMessage({ type: "passbg-ort-port", port: state.ortPort }, [state.ortPort]);
     state.timings.python_ready = performance.now() - state.bootStarted;
     state.models = info.models;
     state.backgrounds = info.backgrounds;

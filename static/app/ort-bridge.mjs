@@ -3,10 +3,15 @@
 // model by the time Python is up); this module forwards calls to it over a BroadcastChannel named by
 // the page. Without that worker (it could not start) ORT runs here, in the Python worker, as before.
 // Python hands tensors over as views of its own memory: they are copied (12 MB: milliseconds) before
-// they cross, because a view would carry all of Python's memory with it.
+// they cross, because a view would carry all of Python's memory with it. A BroadcastChannel then copies
+// them again through the browser process (~75 ms for a tensor and its mask, and it cannot carry a
+// SharedArrayBuffer in Chromium: such a message is silently dropped), so once the page has passed on a
+// MessagePort to the ORT worker ({type: "passbg-ort-port", port} posted to this worker) calls go there
+// instead, and the copies are transferred, not copied again.
 
 let local = null; // ort-engine.mjs when ORT runs in this worker
 let channel = null;
+let port = null; // MessagePort to the ORT worker, once the page has handed it over
 let nextId = 1;
 const pending = new Map(); // call id -> {resolve, reject, callbacks}
 const known = new Set(); // model ids with an open session in the ORT worker
@@ -16,37 +21,49 @@ const INIT_TIMEOUT_MS = 60000; // the ORT worker answers between model steps; a 
 
 function connect(name) {
   channel = new BroadcastChannel(name);
-  channel.addEventListener("message", (event) => {
-    const message = event.data ?? {};
-    if (message.type === "session") {
-      known.add(message.id);
-      return;
-    }
-    const call = pending.get(message.type === "callback" ? message.call : message.id);
-    if (!call) return;
-    if (message.type === "callback") {
-      call.callbacks[message.callback]?.(...message.args);
-      return;
-    }
-    if (message.type !== "reply") return;
-    pending.delete(message.id);
-    if (message.sessions) {
-      known.clear();
-      for (const id of message.sessions) known.add(id);
-    }
-    if ("error" in message) call.reject(new Error(message.error));
-    else call.resolve({ value: message.value, started: message.started, received: now() });
+  channel.addEventListener("message", receive);
+  self.addEventListener("message", (event) => {
+    if (event.data?.type !== "passbg-ort-port" || port || !channel) return;
+    port = event.data.port;
+    port.addEventListener("message", receive);
+    port.start();
   });
 }
 
-function portable(value, callbacks) {
+function receive(event) {
+  const message = event.data ?? {};
+  if (message.type === "session") {
+    known.add(message.id);
+    return;
+  }
+  const call = pending.get(message.type === "callback" ? message.call : message.id);
+  if (!call) return;
+  if (message.type === "callback") {
+    call.callbacks[message.callback]?.(...message.args);
+    return;
+  }
+  if (message.type !== "reply") return;
+  pending.delete(message.id);
+  if (message.sessions) {
+    known.clear();
+    for (const id of message.sessions) known.add(id);
+  }
+  if ("error" in message) call.reject(new Error(message.error));
+  else call.resolve({ value: message.value, started: message.started, received: now() });
+}
+
+// `copies` collects the buffers copied here, which may be transferred (moved) rather than cloned.
+function portable(value, callbacks, copies) {
   if (typeof value === "function") {
     callbacks.push(value);
     return { callback: callbacks.length - 1 };
   }
   if (ArrayBuffer.isView(value)) {
     const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
-    return whole && value.buffer instanceof ArrayBuffer ? value : value.slice();
+    if (whole && value.buffer instanceof ArrayBuffer) return value;
+    const copy = value.slice();
+    copies.push(copy.buffer);
+    return copy;
   }
   if (Array.isArray(value)) return Array.from(value);
   return value;
@@ -56,10 +73,12 @@ function call(fn, args, timeoutMs = 0) {
   const id = nextId++;
   const callbacks = [];
   const sent = now();
-  const message = { type: "call", id, fn, args: args.map((a) => portable(a, callbacks)) };
+  const copies = [];
+  const message = { type: "call", id, fn, args: args.map((a) => portable(a, callbacks, copies)) };
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve: (r) => resolve({ ...r, sent }), reject, callbacks });
-    channel.postMessage(message);
+    if (port) port.postMessage(message, copies);
+    else channel.postMessage(message);
     if (timeoutMs) {
       setTimeout(() => {
         if (pending.delete(id)) reject(new Error(`the onnxruntime worker did not answer ${fn}`));

@@ -4,7 +4,10 @@
 // The Python worker calls it over a BroadcastChannel named by the page (ort-bridge.mjs is the other
 // end): {type: "call", id, fn, args} -> {type: "reply", id, value | error}. Function arguments (progress
 // callbacks) travel as {callback: n} and are called back with {type: "callback", callback: n, args}.
-// Sessions opened here are announced with {type: "session", id}.
+// Sessions opened here are announced with {type: "session", id}. When the page also hands over a
+// MessagePort ({type: "start", port}, passed on to the Python worker once it is up), calls arriving on
+// it are answered on it: there tensors travel as transferred ArrayBuffers (no copy), where the
+// BroadcastChannel copies them through the browser process (~75 ms for a 12 MB tensor and its mask).
 import * as engine from "./ort-engine.mjs";
 
 const CALLS = new Set(["init", "fetchModel", "createSession", "openModel", "releaseSession", "run", "runAll"]);
@@ -15,25 +18,41 @@ function mark(what) {
   self.postMessage({ type: "timeline", what, at: performance.timeOrigin + performance.now() });
 }
 
-function argument(value, callId) {
+function argument(value, callId, target) {
   if (value && typeof value === "object" && "callback" in value) {
-    return (...args) => channel.postMessage({ type: "callback", callback: value.callback, call: callId, args });
+    return (...args) => target.postMessage({ type: "callback", callback: value.callback, call: callId, args });
   }
   return value;
 }
 
-async function answer(message) {
+// The buffers of a reply that can be moved instead of copied (only over a MessagePort): whole,
+// unshared ArrayBuffers of typed arrays (the mask ORT hands back is its own copy).
+function movable(value) {
+  const found = new Set();
+  const visit = (v) => {
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) found.add(v.buffer);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === "object") Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return [...found];
+}
+
+async function answer(message, target) {
   const { id, fn } = message;
   if (!CALLS.has(fn)) {
-    channel.postMessage({ type: "reply", id, error: `unknown call ${fn}` });
+    target.postMessage({ type: "reply", id, error: `unknown call ${fn}` });
     return;
   }
   const started = performance.timeOrigin + performance.now();
   try {
-    const value = await engine[fn](...message.args.map((a) => argument(a, id)));
-    channel.postMessage({ type: "reply", id, value, started, sessions: engine.sessionIds() });
+    const value = await engine[fn](...message.args.map((a) => argument(a, id, target)));
+    const reply = { type: "reply", id, value, started, sessions: engine.sessionIds() };
+    if (target === channel) target.postMessage(reply);
+    else target.postMessage(reply, fn === "run" || fn === "runAll" ? movable(value) : []);
   } catch (err) {
-    channel.postMessage({ type: "reply", id, error: String(err?.message ?? err), sessions: engine.sessionIds() });
+    target.postMessage({ type: "reply", id, error: String(err?.message ?? err), sessions: engine.sessionIds() });
   }
 }
 
@@ -67,8 +86,15 @@ self.addEventListener("message", async (event) => {
   if (message.type !== "start" || channel) return;
   channel = new BroadcastChannel(message.channel);
   channel.addEventListener("message", (e) => {
-    if (e.data?.type === "call") answer(e.data);
+    if (e.data?.type === "call") answer(e.data, channel);
   });
+  if (message.port) {
+    const port = message.port;
+    port.addEventListener("message", (e) => {
+      if (e.data?.type === "call") answer(e.data, port);
+    });
+    port.start();
+  }
   mark("engine started");
   try {
     await engine.init(message.baseUrl, message.threads);
