@@ -274,6 +274,12 @@ def test_an_outline_smeared_over_many_pixels_fails_blurred_outline(good_results)
     assert good_results["blurred_outline"].passed
 
 
+def test_a_smeared_outline_is_not_also_called_a_helmet():
+    # Hair as soft as the shoulders but 12 px wide: the problem is blur, not cut-off hair.
+    res = run(*portrait(soft_alpha(signed_distance(), 12.0)))
+    assert not res["blurred_outline"].passed and res["hair_helmet"].passed
+
+
 def test_soft_hair_over_a_sharp_outline_passes_blurred_outline():
     assert run(*portrait(soft_alpha(signed_distance(), hair_width(top=4.0))))["blurred_outline"].passed
 

@@ -552,6 +552,10 @@ def check_hair_helmet(scene: Scene, cfg: Config) -> CheckResult:
     top_med = float(np.median(top_w))
     low_med = float(np.median(low_w))
     value = top_med / max(low_med, 0.5)
+    # A hair edge this soft is no helmet, whatever the shoulders do (when the whole outline is smeared,
+    # blurred_outline says so; telling the user the hair is too hard as well would contradict it).
+    if top_med >= float(cfg["checks"]["hair_helmet"]["soft_enough_px"]):
+        value = max(value, float(cfg["checks"]["hair_helmet"]["ok"]))
     return _result(
         cfg,
         "hair_helmet",

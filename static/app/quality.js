@@ -17,6 +17,7 @@ const NAMES = {
   blocky_upsampling: "Blocky outline",
   holes: "Holes (e.g. inside glasses)",
   interior_transparency: "See-through patches",
+  see_through_veil: "Half see-through haze",
   hair_helmet: "Natural hair edge",
   background_uniformity: "Even background",
   background_colour: "Background colour",
