@@ -131,12 +131,6 @@ class Scene:
             self.cache[key] = dilate(self.person_soft, r)
         return self.cache[key]
 
-    def lab_original(self) -> np.ndarray:
-        """The original photo in CIELAB, float32 (H, W, 3) at working resolution, cached."""
-        if "lab" not in self.cache:
-            self.cache["lab"] = srgb_u8_to_lab(self.original).astype(np.float32)
-        return self.cache["lab"]
-
     def edge(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """At edge resolution: (mask a >= 0.5, inner contour, largest one-pixel alpha drop to a
         4-neighbour)."""
@@ -742,9 +736,9 @@ def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
         # Only rows from the shoulders down (plus the windows' reach) are needed: the same values at a
         # fraction of the work.
         r0 = max(0, scene.shoulder_row - 2 * (radius + gap) - 1)
-        lab = scene.lab_original()[r0:]
-        inside = erode(person, gap)[r0:]
-        outside = ~dilate(scene.mask, gap)[r0:]
+        lab = srgb_u8_to_lab(scene.original[r0:]).astype(np.float32)
+        inside = erode(person[r0:], gap)
+        outside = ~dilate(scene.mask[r0:], gap)
         mean_in, w_in = box_mean(lab, inside, radius + gap)
         mean_out, w_out = box_mean(lab, outside, radius + gap)
         both = (w_in[ys - r0, xs] > 0) & (w_out[ys - r0, xs] > 0)
