@@ -65,7 +65,7 @@ function endpointUrl(settings = cloud.settings) {
 }
 
 const policy = () => window.passbgPolicy ?? { endpointOrigin: "" };
-const threshold = () => Number(cloud.settings.threshold ?? cloud.quality?.threshold ?? 47);
+const threshold = () => Number(cloud.settings.threshold ?? cloud.quality?.threshold ?? 44);
 
 function setMessage(text, kind = "info") {
   ui.message.textContent = text;
@@ -81,7 +81,7 @@ function fillForm() {
   ui.endpoint.value = s.endpoint;
   ui.token.value = s.token;
   ui.threshold.value = s.threshold ?? "";
-  ui.threshold.placeholder = String(cloud.quality?.threshold ?? 47);
+  ui.threshold.placeholder = String(cloud.quality?.threshold ?? 44);
   ui.model.value = s.model;
   ui.timeout.value = s.timeout;
 }
@@ -101,7 +101,7 @@ function readForm() {
 
 function explain(settings) {
   const url = endpointUrl(settings);
-  const below = `scores below ${settings.threshold ?? cloud.quality?.threshold ?? 47}`;
+  const below = `scores below ${settings.threshold ?? cloud.quality?.threshold ?? 44}`;
   const what = "the photo only, re-encoded here as a JPEG of at most 1024 pixels on its long side, "
     + "without EXIF, GPS or camera data";
   if (settings.mode === "never") {
@@ -185,7 +185,7 @@ function describeScore(q) {
 
 function onLocalResult(quality) {
   cloud.quality = quality;
-  ui.threshold.placeholder = String(quality?.threshold ?? 47);
+  ui.threshold.placeholder = String(quality?.threshold ?? 44);
   renderSettings();
   if (!quality) {
     ui.scores.textContent = "";
