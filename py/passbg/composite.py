@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .regions import box_sum_axis
+
 # Blur passes as (radius in pixels, block): large radius first. The published pair is (90, 6); two more,
 # finer passes halve the colour error in soft edges on the synthetic tests (tests/test_composite.py).
 # The first pass may have block b > 1: it blurs b x b block means with radius radius / b, brought back to
@@ -39,50 +41,13 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
 
 def _box_mean_axis(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
     n = x.shape[axis]
-    shape = list(x.shape)
-    shape[axis] = n + 2 * radius
-    padded = np.zeros(shape, dtype=np.float32)  # zeros outside add nothing to the clipped windows
-    _slice(padded, axis, radius, radius + n)[...] = x
-    out = _window_sum(padded, 2 * radius + 1, axis)
-    del padded
+    out = box_sum_axis(np.asarray(x, dtype=np.float32), radius, axis)  # zeros outside: clipped windows
     idx = np.arange(n)
     count = np.minimum(idx + radius + 1, n) - np.maximum(idx - radius, 0)
     count_shape = [1] * x.ndim
     count_shape[axis] = n
     out *= (1.0 / count).astype(np.float32).reshape(count_shape)
     return out
-
-
-def _window_sum(p: np.ndarray, width: int, axis: int) -> np.ndarray:
-    """out[i] = sum(p[i : i + width]) along `axis`, for every i where the window fits.
-
-    Built from the binary digits of `width`: sums over 1, 2, 4, ... elements, each the sum of two shifted
-    halves, and the window as consecutive pieces of those sizes. That is about 2 log2(width) whole-array
-    additions, which vectorise, where a cumulative sum walks the axis one element at a time (several
-    times slower, in wasm too) and loses float32 precision as the running total grows.
-    """
-    n_out = p.shape[axis] - width + 1
-    out: np.ndarray | None = None
-    offset, size, block = 0, 1, p  # block[i] = sum(p[i : i + size])
-    while True:
-        if width & size:
-            piece = _slice(block, axis, offset, offset + n_out)
-            if out is None:
-                out = piece.copy()
-            else:
-                out += piece
-            offset += size
-        if 2 * size > width:
-            return out
-        length = block.shape[axis]
-        block = _slice(block, axis, 0, length - size) + _slice(block, axis, size, length)
-        size *= 2
-
-
-def _slice(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
-    index = [slice(None)] * a.ndim
-    index[axis] = slice(start, stop)
-    return a[tuple(index)]
 
 
 def _unit_channel(rgb: np.ndarray, channel: int) -> np.ndarray:
