@@ -131,6 +131,14 @@ class Scene:
             self.cache[key] = dilate(self.person_soft, r)
         return self.cache[key]
 
+    def person_contour(self) -> np.ndarray:
+        """The person's inner contour at working resolution (see _inner_contour), cached; read-only."""
+        if "contour" not in self.cache:
+            contour = _inner_contour(self.person)
+            contour.flags.writeable = False
+            self.cache["contour"] = contour
+        return self.cache["contour"]
+
     def edge(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """At edge resolution: (mask a >= 0.5, inner contour, largest one-pixel alpha drop to a
         4-neighbour)."""
@@ -727,9 +735,8 @@ def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
     c = cfg["checks"]["outline_without_edge"]
     gap, radius, min_de = int(c["gap_px"]), int(c["radius_px"]), float(c["min_delta_e"])
     person = scene.person
-    contour = _inner_contour(person)
-    contour[: scene.shoulder_row] = False
-    ys, xs = np.nonzero(contour)
+    ys, xs = np.nonzero(scene.person_contour()[scene.shoulder_row :])
+    ys += scene.shoulder_row
     where = np.zeros_like(person)
     value = 0.0
     if ys.size:
@@ -770,8 +777,7 @@ def check_blurred_outline(scene: Scene, cfg: Config) -> CheckResult:
     composites as the commonest artefact the other checks missed)."""
     a = scene.alpha
     soft = (a > 0.2) & (a < 0.8)
-    contour = _inner_contour(scene.person)
-    value = float(soft.sum() / max(int(contour.sum()), 1))
+    value = float(soft.sum() / max(int(scene.person_contour().sum()), 1))
     return _result(
         cfg,
         "blurred_outline",
