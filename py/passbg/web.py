@@ -145,7 +145,7 @@ def _first_line(text: str) -> str:
 
 
 def _model_problem(spec: ModelSpec, message: str) -> str:
-    """Plain words for the bridge's fetchModel errors (prefixed 'checksum:', 'http N:', 'network:')."""
+    """Plain words for the bridge's model download errors (prefixed 'checksum:', 'http N:', 'network:')."""
     if "checksum:" in message:
         return (
             f"The model file for {spec.title} arrived damaged (its checksum does not match), so it was not "
@@ -468,8 +468,8 @@ async def _helper_session(kind: str) -> ModelSpec:
     spec = _state.manifest.helper(kind)
     if not _state.bridge.hasSession(spec.id):
         url = _state.base_url + "static/models/" + spec.file
-        data = await _state.bridge.fetchModel(url, spec.bytes, spec.sha256, None)
-        await _state.bridge.createSession(spec.id, data, 0)
+        # Downloaded, verified and opened where onnxruntime runs: the bytes never cross to this worker.
+        await _state.bridge.openModel(spec.id, url, spec.bytes, spec.sha256, 0, None)
     return spec
 
 

@@ -102,16 +102,6 @@ export async function init(baseUrl, numThreads, channelName) {
   return local.init(baseUrl, numThreads);
 }
 
-export async function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
-  if (local) return local.fetchModel(url, expectedBytes, expectedSha256, onProgress);
-  return (await call("fetchModel", [url, expectedBytes, expectedSha256, onProgress ?? null])).value;
-}
-
-export async function createSession(modelId, bytes, outputIndex) {
-  if (local) return local.createSession(modelId, bytes, outputIndex);
-  return (await call("createSession", [modelId, bytes, outputIndex])).value;
-}
-
 // Download, verify and open a model (shared with a preload already under way); see ort-engine.mjs.
 export async function openModel(modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress) {
   if (local) return local.openModel(modelId, url, expectedBytes, expectedSha256, outputIndex, onProgress);

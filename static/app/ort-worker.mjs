@@ -10,7 +10,7 @@
 // BroadcastChannel copies them through the browser process (~75 ms for a 12 MB tensor and its mask).
 import * as engine from "./ort-engine.mjs";
 
-const CALLS = new Set(["init", "fetchModel", "createSession", "openModel", "releaseSession", "run", "runAll"]);
+const CALLS = new Set(["init", "openModel", "releaseSession", "run", "runAll"]);
 let channel = null;
 
 // What happened when, for the page's start-up timeline (ms since this page's time origin).
