@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .regions import box_sum_axis
+from .regions import box_sum_axis, row_strips
 
 # Blur passes as (radius in pixels, block): large radius first. The published pair is (90, 6); two more,
 # finer passes halve the colour error in soft edges on the synthetic tests (tests/test_composite.py).
@@ -86,9 +86,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     grids = _first_pass_grids(rgb, alpha, radius, block)
     context = sum(r for r, _ in rest) + (radius if grids is None else 0)  # what reaches a strip's rows
     out = np.empty((height, width, 3), dtype=np.float32)
-    for top in range(0, height, _STRIP_ROWS):
-        bottom = min(height, top + _STRIP_ROWS)
-        low, high = max(0, top - context), min(height, bottom + context)
+    for top, bottom, low, high in row_strips(height, _STRIP_ROWS, context):
         a = alpha[low:high]
         images = [_unit_channel(rgb[low:high], c) for c in range(3)]
         if grids is None:  # a whole-resolution first pass: F starts as the photo

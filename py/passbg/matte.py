@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from passbg.composite import box_mean
+from passbg.regions import row_strips
 
 # Levels applied to the model's [0, 1] output, as a piecewise-linear curve through (0, 0), (z, 0), (i0, i0),
 # (i1, i1), (o, 1), (1, 1) with DEFAULT_LEVELS = (z, i0, i1, o). Segmentation models leave the opaque
@@ -96,9 +97,7 @@ def refine_edges(
     height = a.shape[0]
     context = 2 * radius
     out = np.empty(a.shape, dtype=np.float32)
-    for top in range(0, height, _STRIP_ROWS):
-        bottom = min(height, top + _STRIP_ROWS)
-        low, high = max(0, top - context), min(height, bottom + context)
+    for top, bottom, low, high in row_strips(height, _STRIP_ROWS, context):
         strip = _refine_strip(a[low:high], rgb[low:high], radius, eps)
         out[top:bottom] = strip[top - low : bottom - low]
     return out

@@ -8,6 +8,7 @@ number of runs, not with the number of pixels, so a portrait mask labels in a fe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,15 @@ def label(mask: np.ndarray, connectivity: int = 8) -> Components:
     np.maximum.at(x1, comp, ends)
     bboxes[1:] = np.stack([y0, x0, y1, x1], axis=1)[1:]
     return Components(labels, count, areas, bboxes)
+
+
+def row_strips(height: int, rows: int, context: int) -> Iterator[tuple[int, int, int, int]]:
+    """Split rows 0..height into strips of `rows` for filters that reach `context` rows up and down:
+    yields (top, bottom, low, high), the strip's own rows top..bottom and the rows low..high to compute
+    them from (clipped to the image), so a filter run strip by strip equals one run on the whole image."""
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        yield top, bottom, max(0, top - context), min(height, bottom + context)
 
 
 def box_sum_axis(a: np.ndarray, r: int, axis: int) -> np.ndarray:
