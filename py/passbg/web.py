@@ -20,6 +20,7 @@ import numpy as np
 from passbg import cloud, pipeline
 from passbg import quality as quality_mod
 from passbg.backgrounds import default_background, presets, resolve_background
+from passbg.checks import default_config
 from passbg.errors import InputError, PassbgError, SetupError
 from passbg.models import Manifest, ModelSpec, parse_manifest
 
@@ -90,6 +91,7 @@ async def init(base_url: str, threads: int, engine: str = "") -> str:
                 {"id": bg.id, "label": bg.title, "hex": bg.hex} for bg in presets().values()
             ],
             "default_background": default_background().id,
+            "quality_threshold": float(default_config()["cloud_below"]),
             "threads": _state.threads,
             "isolated": _state.isolated,
             "init_ms": round(_now() - t0, 1),

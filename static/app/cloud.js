@@ -38,6 +38,7 @@ const ui = {
 const cloud = {
   settings: load(),
   quality: null, // the on-screen result's quality {score, reasons, threshold}
+  shipped: null, // the app's own threshold (checks.json cloud_below), known once Python is ready
   offered: false, // already offered (or sent) for the current photo
   busy: false,
   lastBlocked: null, // the last CSP violation seen (blockedURI)
@@ -65,7 +66,8 @@ function endpointUrl(settings = cloud.settings) {
 }
 
 const policy = () => window.passbgPolicy ?? { endpointOrigin: "" };
-const threshold = () => Number(cloud.settings.threshold ?? cloud.quality?.threshold ?? 44);
+const defaultThreshold = () => cloud.quality?.threshold ?? cloud.shipped;
+const threshold = () => Number(cloud.settings.threshold ?? defaultThreshold());
 
 function setMessage(text, kind = "info") {
   ui.message.textContent = text;
@@ -81,7 +83,7 @@ function fillForm() {
   ui.endpoint.value = s.endpoint;
   ui.token.value = s.token;
   ui.threshold.value = s.threshold ?? "";
-  ui.threshold.placeholder = String(cloud.quality?.threshold ?? 44);
+  ui.threshold.placeholder = String(defaultThreshold() ?? "");
   ui.model.value = s.model;
   ui.timeout.value = s.timeout;
 }
@@ -101,7 +103,7 @@ function readForm() {
 
 function explain(settings) {
   const url = endpointUrl(settings);
-  const below = `scores below ${settings.threshold ?? cloud.quality?.threshold ?? 44}`;
+  const below = `scores below ${settings.threshold ?? defaultThreshold() ?? "the app's threshold"}`;
   const what = "the photo only, re-encoded here as a JPEG of at most 1024 pixels on its long side, "
     + "without EXIF, GPS or camera data";
   if (settings.mode === "never") {
@@ -185,7 +187,7 @@ function describeScore(q) {
 
 function onLocalResult(quality) {
   cloud.quality = quality;
-  ui.threshold.placeholder = String(quality?.threshold ?? 44);
+  ui.threshold.placeholder = String(defaultThreshold() ?? "");
   renderSettings();
   if (!quality) {
     ui.scores.textContent = "";
@@ -384,6 +386,11 @@ window.addEventListener("passbg:photo", () => {
   setMessage("");
   closeDialog();
   refreshOffer();
+});
+window.addEventListener("passbg:ready", (event) => {
+  cloud.shipped = event.detail?.info?.quality_threshold ?? null;
+  ui.threshold.placeholder = String(defaultThreshold() ?? "");
+  renderSettings();
 });
 window.addEventListener("passbg:result", (event) => {
   const meta = event.detail?.meta ?? {};

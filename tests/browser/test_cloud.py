@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import FINISHED_STATES, open_app, wait_for_status
+from passbg import checks
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -253,7 +254,14 @@ def test_never_upload_sends_nothing_for_a_bad_photo_and_the_policy_blocks_the_en
 def test_fallback_only_below_threshold_only_with_consent_and_without_metadata(
     page, site_url, request_log, fresh, photo_with_metadata
 ):
-    open_with(page, site_url, mode="ask", endpoint=fresh.url("good"), threshold=0)
+    # Before any result, the threshold field suggests the app's own threshold from checks.json.
+    with_settings(page, mode="ask", endpoint=fresh.url("good"))
+    open_app(page, site_url)
+    shipped = checks.default_config()["cloud_below"]
+    assert page.get_attribute("[data-testid=cloud-threshold]", "placeholder") == str(shipped)
+    assert f"scores below {shipped}" in page.text_content("[data-testid=cloud-explain]")
+    page.select_option("[data-testid=model]", "u2netp")
+    save_settings(page, threshold=0)
     # Threshold 0: no score is below it, so nothing is offered or sent.
     choose_photo(page, photo_with_metadata)
     settle(page)
