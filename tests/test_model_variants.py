@@ -39,5 +39,5 @@ def test_every_wasm_variant_gives_the_original_models_mask(manifest, portraits_d
         assert [o.name for o in session.get_outputs()] == ["output"]
         diff = np.abs(masks[0].astype(np.float64) - masks[1]) * 255.0
         print(f"\n{model_id} vs {variant['file']}: max {diff.max():.4f}/255, mean {diff.mean():.6f}/255")
-        # fp16 -> fp32 only removes rounding to half precision between layers: far below one grey level
+        # Only the side heads are gone: the mask itself must not move by a visible amount.
         assert diff.max() < 0.5
