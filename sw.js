@@ -160,7 +160,21 @@ async function download(entry) {
   return body;
 }
 
-// Put one file into this build's cache; returns how: kept, copied, downloaded or skipped.
+// Files the page downloaded and verified before this worker existed (on a first visit, the default
+// model, by its onnxruntime worker: see handOver in static/app/ort-engine.mjs). They are checked
+// again here, stored like a download, and the cache is deleted once the build is stored.
+const HAND_OVER = "passbg.handover";
+
+async function handedOver(entry) {
+  if (!(await caches.has(HAND_OVER))) return null;
+  const hit = await (await caches.open(HAND_OVER)).match(urlOf(entry.path));
+  if (!hit || hit.headers.get(SHA_HEADER) !== entry.sha256) return null;
+  const body = await hit.arrayBuffer();
+  if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) return null;
+  return body;
+}
+
+// Put one file into this build's cache; returns how: kept, copied, handed over, downloaded or skipped.
 async function storeFile(cache, donors, entry, mayDownload) {
   const key = urlOf(entry.path);
   const have = await cache.match(key);
@@ -171,6 +185,11 @@ async function storeFile(cache, donors, entry, mayDownload) {
       await cache.put(key, old);
       return "copied";
     }
+  }
+  const handed = await handedOver(entry);
+  if (handed) {
+    await cache.put(key, storedResponse(entry, handed));
+    return "handed over";
   }
   if (!mayDownload) return "skipped";
   await cache.put(key, storedResponse(entry, await download(entry)));
@@ -203,6 +222,7 @@ function fill(doc) {
   if (!filling) {
     filling = fillNow(doc).finally(() => {
       filling = null;
+      return caches.delete(HAND_OVER); // stored or failed: the page's copies are not needed again
     });
   }
   return filling;

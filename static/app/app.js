@@ -257,13 +257,32 @@ function startOrtWorker() {
 }
 
 // The service worker stores ~120 MB for offline use on the first visit; it waits for this signal (or
-// its own time limit), so storing does not compete with the first photo for the CPU.
+// its own time limit), so storing does not compete with the first photo for the CPU. First the
+// onnxruntime worker puts the model it downloaded before the service worker existed into the
+// hand-over cache (sw.js reads the same name), so the service worker does not download it again.
+const HAND_OVER_CACHE = "passbg.handover";
 let idleSent = false;
-function letServiceWorkerStore() {
+async function letServiceWorkerStore() {
   if (idleSent || !("serviceWorker" in navigator)) return;
   idleSent = true;
+  await handOverDownloads();
   navigator.serviceWorker.controller?.postMessage({ type: "page-idle" });
   navigator.serviceWorker.ready.then((registration) => registration.active?.postMessage({ type: "page-idle" }));
+}
+
+function handOverDownloads() {
+  const worker = state.ortWorker;
+  if (!worker) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(0), 60000); // a stuck download must not keep storing off
+    worker.addEventListener("message", function handed(event) {
+      if (event.data?.type !== "handed-over") return;
+      worker.removeEventListener("message", handed);
+      clearTimeout(timer);
+      resolve(event.data.files);
+    });
+    worker.postMessage({ type: "hand-over", cache: HAND_OVER_CACHE });
+  });
 }
 
 async function boot() {

@@ -50,8 +50,8 @@ async function initNow(baseUrl, numThreads) {
   };
 }
 
-// static/models/variants.json: model file -> a build-time variant that is faster in wasm (same
-// weights in fp32, unused side outputs dropped; see build/derive_model.py). Optional.
+// static/models/variants.json: model file -> a build-time variant for the browser (the unused side
+// outputs dropped; see build/derive_model.py). Optional.
 let variants = Promise.resolve({});
 
 async function fetchVariants(url) {
@@ -141,8 +141,48 @@ async function fetchVerified(url, expectedBytes, expectedSha256, onProgress) {
     if (actual !== expectedSha256) {
       throw new Error(`checksum: the model file is damaged (sha256 ${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)`);
     }
+    // Not the service worker's stored copy (those carry their sha256): the network's, on a first visit.
+    if (!response.headers.get("x-passbg-sha256")) keepForHandOver(url, data, expectedSha256);
   }
   return data;
+}
+
+// --- handing verified downloads to the service worker ------------------------------------------------
+// On a first visit the default model is downloaded here before the service worker exists, and the
+// service worker then stores the same 88 MB for offline use: a second download of the same file. So
+// verified network downloads are kept until the page is idle and then put into a hand-over cache,
+// which the service worker copies (after checking the sha256 again) instead of downloading.
+// Only the page's onnxruntime worker keeps them (it is the one the page asks); by the time later
+// downloads happen the service worker is running and keeps its own copy of what passes through it.
+const handOverKept = new Map(); // url -> {bytes, sha256}
+let handOverOpen = false;
+
+export function keepDownloadsForHandOver() {
+  handOverOpen = typeof caches !== "undefined"; // no Cache Storage: no service worker either
+}
+
+function keepForHandOver(url, bytes, sha256) {
+  if (handOverOpen) handOverKept.set(url, { bytes, sha256 });
+}
+
+// Put the kept downloads (once those in flight end) into the Cache Storage cache `cacheName`, once;
+// returns how many files it holds.
+export async function handOver(cacheName) {
+  await Promise.allSettled([...downloads.values()].map((entry) => entry.promise));
+  handOverOpen = false;
+  if (!handOverKept.size) return 0;
+  const cache = await caches.open(cacheName);
+  let count = 0;
+  for (const [url, { bytes, sha256 }] of [...handOverKept]) {
+    handOverKept.delete(url); // the memory goes back whether or not the cache takes it
+    try {
+      await cache.put(url, new Response(bytes, { headers: { "x-passbg-sha256": sha256 } }));
+      count += 1;
+    } catch (err) {
+      console.warn(`passbg: could not hand ${url} to the offline copy (${err.message || err})`);
+    }
+  }
+  return count;
 }
 
 export async function createSession(modelId, bytes, outputIndex) {

@@ -83,7 +83,14 @@ async function preloadDefault(baseUrl) {
 
 self.addEventListener("message", async (event) => {
   const message = event.data ?? {};
+  if (message.type === "hand-over") {
+    // The page is idle: the service worker may now store the app (see engine.handOver).
+    const files = await engine.handOver(message.cache).catch(() => 0);
+    self.postMessage({ type: "handed-over", files });
+    return;
+  }
   if (message.type !== "start" || channel) return;
+  engine.keepDownloadsForHandOver();
   channel = new BroadcastChannel(message.channel);
   channel.addEventListener("message", (e) => {
     if (e.data?.type === "call") answer(e.data, channel);

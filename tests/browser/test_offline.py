@@ -269,6 +269,13 @@ def test_after_one_visit_the_app_starts_processes_and_downloads_with_the_server_
     assert {p: cache.get(p) for p in installed} == {p: f["sha256"] for p, f in installed.items()}
     status = page.inner_text("[data-testid=offline-status]")
     assert f"{sum(f['bytes'] for f in installed.values()) / 1048576:.1f} MB stored" in status
+    # The default model crossed the network once: the offline copy took the page's verified download
+    # (the hand-over cache, gone now: see the cache list above) instead of fetching it again.
+    manifest = json.loads((SITE / "static/models/manifest.json").read_text())
+    default = next(m for m in manifest["models"] if m["id"] == manifest["default"])
+    default_file = f"static/models/{default['file']}"
+    assert default_file in installed
+    assert server.log.count(default_file) == 1, server.log
     cdp = page.context.new_cdp_session(page)
     assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == [], "installable as an app"
 
