@@ -131,6 +131,7 @@ async def _ensure_session(spec: ModelSpec) -> float:
         await _state.bridge.openModel(spec.id, url, spec.bytes, spec.sha256, spec.output.index, proxy)
     except Exception as err:  # noqa: BLE001 - a JS error from the bridge: say what it means
         message = str(err)
+        _raise_if_engine_gone(message)
         if "session:" not in message:
             raise SetupError(_model_problem(spec, message)) from None
         raise SetupError(
@@ -140,6 +141,18 @@ async def _ensure_session(spec: ModelSpec) -> float:
     finally:
         proxy.destroy()
     return _now() - t0
+
+
+ENGINE_GONE = (
+    "The photo engine stopped — the browser may have run out of memory. Your photo is still here: "
+    "reload the page to try again, or use a smaller photo."
+)
+
+
+def _raise_if_engine_gone(message: str) -> None:
+    """The bridge says 'engine:' when the onnxruntime worker died (see ort-bridge.mjs)."""
+    if "engine:" in message:
+        raise PassbgError(ENGINE_GONE) from None
 
 
 def _first_line(text: str) -> str:
@@ -175,6 +188,9 @@ async def _infer(spec: ModelSpec, tensor: np.ndarray) -> tuple[np.ndarray, dict[
     buf = proxy.getBuffer("f32")
     try:
         out = await _state.bridge.run(spec.id, buf.data, to_js(list(tensor.shape)))
+    except Exception as err:  # noqa: BLE001 - a JS error from the bridge
+        _raise_if_engine_gone(str(err))
+        raise
     finally:
         buf.release()
         proxy.destroy()

@@ -18,6 +18,20 @@ const known = new Set(); // model ids with an open session in the ORT worker
 
 const now = () => performance.timeOrigin + performance.now();
 const INIT_TIMEOUT_MS = 60000; // the ORT worker answers between model steps; a dead one never does
+// passbg.web turns the "engine:" prefix into plain words for the page.
+const GONE = "engine: the onnxruntime worker stopped (the browser may have run out of memory)";
+let gone = false;
+
+// The ORT worker holds the lock "<channel>-alive" while it lives (ort-worker.mjs took it before its
+// first answer), so this request is granted exactly when it dies: every call waiting on it fails then,
+// instead of hanging until the page's 3-minute watchdog.
+function watchEngine(name) {
+  navigator.locks?.request(`${name}-alive`, () => {
+    gone = true;
+    for (const call of pending.values()) call.reject(new Error(GONE));
+    pending.clear();
+  });
+}
 
 function connect(name) {
   channel = new BroadcastChannel(name);
@@ -76,6 +90,10 @@ function call(fn, args, timeoutMs = 0) {
   const copies = [];
   const message = { type: "call", id, fn, args: args.map((a) => portable(a, callbacks, copies)) };
   return new Promise((resolve, reject) => {
+    if (gone) {
+      reject(new Error(GONE));
+      return;
+    }
     pending.set(id, { resolve: (r) => resolve({ ...r, sent }), reject, callbacks });
     if (port) port.postMessage(message, copies);
     else channel.postMessage(message);
@@ -91,7 +109,9 @@ export async function init(baseUrl, numThreads, channelName) {
   if (channelName) {
     connect(channelName);
     try {
-      return (await call("init", [baseUrl, numThreads], INIT_TIMEOUT_MS)).value;
+      const info = (await call("init", [baseUrl, numThreads], INIT_TIMEOUT_MS)).value;
+      watchEngine(channelName);
+      return info;
     } catch (err) {
       console.warn(`passbg: ${err.message}; running onnxruntime-web in the Python worker`);
       channel.close();

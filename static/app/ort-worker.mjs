@@ -91,6 +91,9 @@ self.addEventListener("message", async (event) => {
   }
   if (message.type !== "start" || channel) return;
   engine.keepDownloadsForHandOver();
+  // Held for this worker's whole life: the browser releases it when the worker dies (crash, out of
+  // memory, terminated), and that is how the Python side learns it at once (ort-bridge.mjs).
+  navigator.locks?.request(`${message.channel}-alive`, () => new Promise(() => {}));
   channel = new BroadcastChannel(message.channel);
   channel.addEventListener("message", (e) => {
     if (e.data?.type === "call") answer(e.data, channel);

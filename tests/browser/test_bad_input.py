@@ -171,3 +171,21 @@ def test_a_dead_worker_ends_in_a_clear_message_and_keeps_the_photo(page, site_ur
     assert "stopped responding" in seen["error"] and "reload" in seen["error"], seen
     assert seen["photo"] == PORTRAIT
     assert status_of(page) == "error"
+
+
+def test_a_dead_onnxruntime_worker_ends_in_a_clear_message_at_once_and_keeps_the_photo(
+    page, site_url, portraits_dir
+):
+    open_app(page, site_url)  # the page's watchdog keeps its 3 minutes: the message must come sooner
+    page.set_input_files("[data-testid=photo-input]", str(portraits_dir / "images" / PORTRAIT))
+    wait_for_status(page, ("segmenting",), 60)
+    page.evaluate("() => window.passbg.ortWorker.terminate()")  # as the browser does on a crash
+    assert wait_for_status(page, ("done", "error"), 20) == "error"
+    seen = shown(page)
+    assert "photo engine stopped" in seen["error"] and "reload" in seen["error"], seen
+    assert seen["photo"] == PORTRAIT
+
+    # Trying again does not wait for a worker that is gone either.
+    page.click("#run")
+    assert wait_for_status(page, ("done", "error"), 20) == "error"
+    assert "photo engine stopped" in shown(page)["error"]
