@@ -12,8 +12,9 @@ For every photo, in turn (pair by pair, so a shared machine's load hits all thre
   native  the same pipeline in CPython with onnxruntime (decode -> composite -> JPEG + PNG).
 Wall times are what users see; CPU seconds (all threads of the renderer / this process) are printed
 too, because they hardly move when other programs load the machine. The first photo is also timed
-from a cold load (fresh browser profile) to the first result, and the 24-megapixel photo's peak
-memory (proportional set size of the renderers: JS heaps + wasm memories) is sampled while it runs.
+from a cold load (fresh browser profile) to the first result, served from this machine and again over
+a throttled link (--link-mbit), and the 24-megapixel photo's peak memory (proportional set size of the
+renderers: JS heaps + wasm memories) is sampled while it runs.
 
 Needs `python build.py` first (site/ and site-bench/) and the test extras (Playwright, Chromium).
 """
@@ -41,6 +42,11 @@ REPO = Path(__file__).resolve().parents[2]
 PEER_MODEL = {"isnet-quint8": "small", "isnet-fp16": "medium"}  # the data package's names
 BIG_SIDE = (4000, 6000)  # 24 megapixels
 TIMEOUT_S = 600
+
+# Our page has started ("done": it already shows the first result of a cold load).
+STARTED_JS = (
+    "['ready', 'error', 'done'].includes(document.querySelector('[data-testid=status]').textContent.trim())"
+)
 
 # Injected into our page: when a photo was chosen and when its result was shown (the app's events).
 OUR_HOOK = """() => {
@@ -171,6 +177,15 @@ class Browser:
     def cpu_s(self) -> float:
         return _cpu_s(renderer_pids(self.profile))
 
+    def limit_link(self, mbit: float) -> None:
+        """Throttle this page and its workers to `mbit` Mbit/s each way with 20 ms latency (DevTools'
+        network emulation, as a first visit over an ordinary broadband line)."""
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("Network.enable")
+        rate = mbit * 1e6 / 8
+        cdp.send("Network.emulateNetworkConditions",
+                 {"offline": False, "latency": 20, "downloadThroughput": rate, "uploadThroughput": rate})
+
     def js_heap_bytes(self) -> int:
         cdp = self.context.new_cdp_session(self.page)
         cdp.send("Performance.enable")
@@ -185,14 +200,34 @@ class Browser:
 class OurPage(Browser):
     def open(self, url: str, model: str) -> None:
         self.page.goto(url)
-        self.page.wait_for_function(
-            "['ready', 'error'].includes(document.querySelector('[data-testid=status]').textContent.trim())"
-        )
+        self._ready(model)
+
+    def _ready(self, model: str) -> None:
+        self.page.wait_for_function(STARTED_JS)
         if self.page.inner_text("[data-testid=status]").strip() == "error":
             raise SystemExit("our page did not start: " + self.page.inner_text("[data-testid=error]"))
         self.page.evaluate(OUR_HOOK)
         self.page.select_option("[data-testid=model]", model)
         self.info = self.page.evaluate("({threads: window.passbg.threads, isolated: crossOriginIsolated})")
+
+    def cold(self, url: str, model: str, photo: Path) -> float:
+        """ms from navigation to the first result on screen. The photo is chosen as soon as the page
+        takes one (it keeps it while Python starts), as the peer's page gets it as soon as it loads."""
+        manifest = json.loads((REPO / "site" / "static" / "models" / "manifest.json").read_text())
+        t0 = time.perf_counter()
+        self.page.goto(url)
+        if model != manifest["default"]:  # only the default model is there before Python is up
+            self._ready(model)
+        else:
+            self.page.wait_for_function("window.passbg !== undefined")
+            self.page.evaluate(OUR_HOOK)
+        self.page.set_input_files("[data-testid=photo-input]", str(photo))
+        self.page.wait_for_function("window.__bench.n > 0")
+        ms = (time.perf_counter() - t0) * 1000.0
+        if self.page.evaluate("window.__bench.error"):
+            raise SystemExit(f"our page failed on {photo.name}: {self.page.evaluate('window.__bench.error')}")
+        self._ready(model)
+        return ms
 
     def run(self, photo: Path) -> Run:
         # Choosing the same file twice fires no change event: clear the input first.
@@ -228,6 +263,13 @@ class PeerPage(Browser):
             raise SystemExit(f"the peer failed on {photo.name}: {state['error']}")
         return Run(ms=state["runs"][-1]["ms"], cpu_s=cpu)
 
+    def cold(self, url: str, model: str, photo: Path) -> float:
+        """ms from navigation to the first result (the peer loads its model with the first photo)."""
+        t0 = time.perf_counter()
+        self.open(url, model)
+        self.run(photo)
+        return (time.perf_counter() - t0) * 1000.0
+
 
 class Native:
     """The CPython pipeline with onnxruntime, session created once (warm, like the pages)."""
@@ -250,6 +292,22 @@ class Native:
         result.cutout_png()
         ms = (time.perf_counter() - t0) * 1000.0
         return Run(ms=ms, cpu_s=time.process_time() - cpu0, stages=dict(result.timings))
+
+
+def cold_over_link(pw: Any, workdir: Path, ours_url: str, peer_url: str, model: str, photo: Path,
+                   mbit: float) -> dict[str, float]:
+    """Both cold loads again, each in a fresh profile throttled to `mbit` Mbit/s: on a real first visit
+    the downloads (Python, onnxruntime-web, the model) weigh as much as the computing."""
+    times = {}
+    for name, cls, url in (("ours", OurPage, ours_url), ("peer", PeerPage, peer_url)):
+        browser = cls(pw, workdir, f"{name}-link")
+        try:
+            browser.limit_link(mbit)
+            times[f"{name}_link_ms"] = browser.cold(url, model, photo)
+        finally:
+            browser.close()
+        print(f"cold first result over {mbit:g} Mbit/s: {name} {times[f'{name}_link_ms']:.0f} ms", flush=True)
+    return times
 
 
 # --- photos -------------------------------------------------------------------------------------------
@@ -321,7 +379,10 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
         f"(min {min(shares):.1%}, max {max(shares):.1%})")
     figures["stages"], figures["non_inference_share"] = stage_medians, statistics.median(shares)
     out(f"\ncold load to first result ({cold['photo']}): ours {cold['ours_ms']:.0f} ms, "
-        f"peer {cold['peer_ms']:.0f} ms")
+        f"peer {cold['peer_ms']:.0f} ms (served from this machine)")
+    if "link_mbit" in cold:
+        out(f"cold load over a {cold['link_mbit']:g} Mbit/s link: ours {cold['ours_link_ms']:.0f} ms, "
+            f"peer {cold['peer_link_ms']:.0f} ms")
     mib = 1024 * 1024
     out(f"24 MP photo ({memory['photo']}): ours peak renderer memory (PSS) "
         f"{memory['ours_peak'] / mib:.0f} MiB (Python's wasm memory {memory['ours_python_heap'] / mib:.0f} "
@@ -382,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", type=int, default=5, help="portraits besides the 24 MP one (default 5)")
     p.add_argument("--portraits", type=Path, default=REPO.parent / "shared" / "data" / "portraits" / "images")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
+    p.add_argument("--link-mbit", type=float, default=100,
+                   help="also time both cold loads over a link throttled to this many Mbit/s "
+                        "(default 100; 0: skip)")
     p.add_argument("--stages", type=Path, metavar="PHOTO",
                    help="instead: per-stage timings of this one photo, our page vs CPython (no peer)")
     p.add_argument("--resize", metavar="WxH", help="with --stages: resize the photo first, e.g. 1200x1600")
@@ -414,15 +478,10 @@ def main(argv: list[str] | None = None) -> int:
             ours, peer = OurPage(pw, workdir, "ours"), PeerPage(pw, workdir, "peer")
             try:
                 # Cold: a fresh profile, from navigation to the first result on screen.
-                t0 = time.perf_counter()
-                ours.open(ours_url, args.model)
-                ours.run(photos[0])
-                ours_cold = (time.perf_counter() - t0) * 1000.0
-                t0 = time.perf_counter()
-                peer.open(peer_url, args.model)
-                peer.run(photos[0])
-                peer_cold = (time.perf_counter() - t0) * 1000.0
-                print(f"cold first result: ours {ours_cold:.0f} ms, peer {peer_cold:.0f} ms", flush=True)
+                cold = {"photo": photos[0].name, "ours_ms": ours.cold(ours_url, args.model, photos[0]),
+                        "peer_ms": peer.cold(peer_url, args.model, photos[0])}
+                print(f"cold first result: ours {cold['ours_ms']:.0f} ms, peer {cold['peer_ms']:.0f} ms",
+                      flush=True)
                 rows, memory = [], {}
                 for photo in photos:
                     from PIL import Image
@@ -449,7 +508,9 @@ def main(argv: list[str] | None = None) -> int:
                                   "peer_js_heap": peer_heap}
                 info = {"model": args.model, "ours": ours.info, "peer": peer.info, "threads": threads,
                         "load": load, "command": "python -m passbg.bench " + " ".join(argv or sys.argv[1:])}
-                cold = {"photo": photos[0].name, "ours_ms": ours_cold, "peer_ms": peer_cold}
+                if args.link_mbit > 0:
+                    cold.update(link_mbit=args.link_mbit, **cold_over_link(
+                        pw, workdir, ours_url, peer_url, args.model, photos[0], args.link_mbit))
                 figures = report(rows, cold, memory, info, print)
             finally:
                 ours.close()
