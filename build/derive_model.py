@@ -6,10 +6,10 @@ Why: IS-Net has 11 side outputs (deep supervision heads) that the app never read
 them and the layers only they use is the same size and gives the same mask. The output is a pure
 function of the input bytes (no timestamps, no random ids), so its sha256 can be pinned.
 
-There is no fp16 -> fp32 recipe any more. In onnxruntime-web 1.30 the widened IS-Net ran 1 % faster
-than the fp16 file once warm (4.65 s against 4.70 s per 1024 x 1024 inference, mean of 6 side by side)
-and 0.3 s faster on its first run, but it doubled the file to 176 MB: on a 100 Mbit/s link the first
-result came 11 s later (33.5 s against 22.4 s), and the offline copy held both files.
+There is no fp16 -> fp32 recipe any more: a stored fp32 copy doubled IS-Net to 176 MB (on a 100 Mbit/s
+link the first result came 11 s later, 33.5 s against 22.4 s, and the offline copy held both files).
+The page downloads the fp16 file and widens it in the browser instead (static/app/onnx-widen.mjs),
+which keeps what fp32 gains in onnxruntime-web: ~150 MiB less peak memory and a faster first run.
 
 Needs the `onnx` package (the `models` extra of pyproject.toml).
 """

@@ -4,6 +4,8 @@
 // ort-bridge.mjs. (ort-bridge.mjs imports this module directly when that worker is not there.)
 // Everything crossing back is plain data.
 
+import { widen } from "./onnx-widen.mjs";
+
 let ort = null;
 const sessions = new Map(); // model id -> {session, outputName}
 const downloads = new Map(); // model url -> {promise, listeners: Set}: one download per file at a time
@@ -194,6 +196,9 @@ export async function createSession(modelId, bytes, outputIndex) {
     enableMemPattern: false,
     executionMode: "sequential", // "parallel" only adds a scheduler over one chain of convolutions
   };
+  // An fp16 model is opened with its weights widened to fp32 (see onnx-widen.mjs); the fp16 bytes stay
+  // what is downloaded, verified and stored.
+  if (!useWebGpu) bytes = widen(bytes) ?? bytes;
   let session = null;
   if (useWebGpu) {
     try {
