@@ -239,6 +239,14 @@ class OurPage(Browser):
         ms = (time.perf_counter() - t0) * 1000.0
         if self.page.evaluate("window.__bench.error"):
             raise SystemExit(f"our page failed on {photo.name}: {self.page.evaluate('window.__bench.error')}")
+        # Where the time went, ms since navigation (what limits the cold load).
+        self.cold_parts = self.page.evaluate("""() => {
+            const p = window.passbg;
+            const session = (p.engineTimeline ?? []).find(([, what]) => what === 'model session ready');
+            return {python_ready: p.bootStarted + p.timings.python_ready,
+                    model_ready: session ? session[0] : null,
+                    photo: p.timings.page_total, inference: p.timings.inference};
+        }""")
         self._ready(model)
         return ms
 
@@ -393,6 +401,11 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
     figures["stages"], figures["non_inference_share"] = stage_medians, statistics.median(shares)
     out(f"\ncold load to first result ({cold['photo']}): ours {cold['ours_ms']:.0f} ms, "
         f"peer {cold['peer_ms']:.0f} ms (served from this machine)")
+    parts = cold["ours_parts"]
+    if parts.get("model_ready") is not None:
+        out(f"  ours, ms after navigation: model session ready {parts['model_ready']:.0f}, Python ready "
+            f"{parts['python_ready']:.0f}; then the photo took {parts['photo']:.0f} "
+            f"(inference {parts['inference']:.0f})")
     if "link_mbit" in cold:
         out(f"cold load over a {cold['link_mbit']:g} Mbit/s link: ours {cold['ours_link_ms']:.0f} ms, "
             f"peer {cold['peer_link_ms']:.0f} ms")
@@ -491,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             ours, peer = OurPage(pw, workdir, "ours"), PeerPage(pw, workdir, "peer")
             try:
                 # Cold: a fresh profile, from navigation to the first result on screen.
-                cold = {"photo": photos[0].name, "ours_ms": ours.cold(ours_url, args.model, photos[0])}
+                cold = {"photo": photos[0].name, "ours_ms": ours.cold(ours_url, args.model, photos[0]),
+                        "ours_parts": ours.cold_parts}
                 ours.wait_stored()  # so storing our offline copy does not slow the peer's cold load
                 cold["peer_ms"] = peer.cold(peer_url, args.model, photos[0])
                 print(f"cold first result: ours {cold['ours_ms']:.0f} ms, peer {cold['peer_ms']:.0f} ms",
