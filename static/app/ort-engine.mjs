@@ -68,7 +68,7 @@ async function fetchVariants(url) {
 // The model bytes to open for `url`: the wasm variant when there is one and it downloads and
 // verifies, else the original file (e.g. offline with only the original cached). A second caller for
 // the same file while it downloads (the preload, then the first photo) shares that download.
-export function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
+function fetchModel(url, expectedBytes, expectedSha256, onProgress) {
   let entry = downloads.get(url);
   if (!entry) {
     const listeners = new Set();
@@ -187,7 +187,7 @@ export async function handOver(cacheName) {
   return count;
 }
 
-export async function createSession(modelId, bytes, outputIndex) {
+async function createSession(modelId, bytes, outputIndex) {
   const options = {
     graphOptimizationLevel: "all",
     enableCpuMemArena: true,
