@@ -116,6 +116,12 @@ async def _ensure_session(spec: ModelSpec) -> float:
     if _state.bridge.hasSession(spec.id):
         return 0.0
     t0 = _now()
+    # One segmentation model open at a time: onnxruntime-web's wasm memory never shrinks, so a second
+    # session (IS-Net's weights alone are 176 MB in fp32) would stay on top of the first for good.
+    # Switching back costs opening it again from the browser's copy (~1 s).
+    for other in _state.manifest.models.values():
+        if other.id != spec.id and _state.bridge.hasSession(other.id):
+            await _state.bridge.releaseSession(other.id)
 
     def on_progress(done: int, total: int) -> None:
         # (-1, -1): downloaded and verified, now being opened

@@ -107,6 +107,23 @@ def test_changing_the_background_recomposites_the_same_cut_out(page, site_url, p
     assert alpha[:10, :10].max() == 0 and alpha[alpha.shape[0] // 2, alpha.shape[1] // 2] == 255
 
 
+def test_one_segmentation_model_is_kept_open_so_switching_back_opens_it_again(page, site_url, portraits_dir):
+    """onnxruntime-web's memory never shrinks: a second model's session is not stacked on the first."""
+    open_app(page, site_url)
+    page.evaluate("""() => { window.__runs = [];
+        addEventListener('passbg:result', (e) => window.__runs.push(
+            [e.detail.meta.model.id, e.detail.meta.timings.model_load])); }""")
+    assert process_photo(page, portraits_dir / "images" / "usc_B001285.jpg", model="isnet-quint8") == "done"
+    for model, runs in (("u2netp", 2), ("isnet-quint8", 3)):
+        page.select_option("[data-testid=model]", model)  # with a photo there, a new model runs at once
+        page.wait_for_function(f"window.__runs.length >= {runs}", timeout=240_000)
+    runs = page.evaluate("window.__runs")
+    assert [model for model, _ in runs] == ["isnet-quint8", "u2netp", "isnet-quint8"]
+    # Every run opened its model: IS-Net (8-bit) was closed when U2-Net-p opened, so going back reads it
+    # from the browser's copy and opens it again, which the page times as loading the model.
+    assert all(load_ms > 0 for _, load_ms in runs), runs
+
+
 def test_a_file_that_is_not_a_photo_gets_plain_words_and_the_app_keeps_working(
     page, site_url, portraits_dir, tmp_path
 ):
