@@ -161,6 +161,17 @@ def _raise_if_engine_gone(message: str) -> None:
         raise PassbgError(ENGINE_GONE) from None
 
 
+def _failure(err: Exception, words: str) -> str:
+    """The page's JSON for an exception nothing expected: the words for a dead onnxruntime worker when
+    that is what it was, else `words` and the exception's type (the traceback goes to the console)."""
+    if "engine:" in str(err):
+        return json.dumps({"error": ENGINE_GONE})
+    import traceback
+
+    traceback.print_exc()
+    return json.dumps({"error": f"{words} ({type(err).__name__})."})
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else "no details"
 
@@ -194,9 +205,6 @@ async def _infer(spec: ModelSpec, tensor: np.ndarray) -> tuple[np.ndarray, dict[
     buf = proxy.getBuffer("f32")
     try:
         out = await _state.bridge.run(spec.id, buf.data, to_js(list(tensor.shape)))
-    except Exception as err:  # noqa: BLE001 - a JS error from the bridge
-        _raise_if_engine_gone(str(err))
-        raise
     finally:
         buf.release()
         proxy.destroy()
@@ -325,11 +333,7 @@ async def process(photo: Any, model_id: str, background: str) -> str:
     except MemoryError:
         return json.dumps({"error": "This photo is too large for the memory available; try a smaller photo."})
     except Exception as err:  # noqa: BLE001 - the page must get words, not a traceback
-        import traceback
-
-        traceback.print_exc()
-        kind = type(err).__name__
-        return json.dumps({"error": f"Something went wrong while processing the photo ({kind})."})
+        return _failure(err, "Something went wrong while processing the photo")
 
 
 async def recomposite(background: str) -> str:
@@ -450,10 +454,7 @@ def process_cloud(answer: Any, endpoint: str) -> str:
     except PassbgError as err:
         return json.dumps({"error": str(err)})
     except Exception as err:  # noqa: BLE001 - the page must get words, not a traceback
-        import traceback
-
-        traceback.print_exc()
-        return json.dumps({"error": f"The endpoint's answer could not be used ({type(err).__name__})."})
+        return _failure(err, "The endpoint's answer could not be used")
 
 
 # --- country presets: crop, digital file, print sheets (static/app/presets.js; see passbg.passport) --------
@@ -573,10 +574,7 @@ async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm:
     except PassbgError as err:
         return json.dumps({"error": str(err)})
     except Exception as err:  # noqa: BLE001 - the page must get words, not a traceback
-        import traceback
-
-        traceback.print_exc()
-        return json.dumps({"error": f"The photo could not be cropped ({type(err).__name__})."})
+        return _failure(err, "The photo could not be cropped")
 
 
 def passport_file(kind: str, sheet: str = "10x15") -> str:
