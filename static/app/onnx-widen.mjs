@@ -162,9 +162,42 @@ function widenRaw(bytes, start, end) {
 
 // --- the messages on the way ----------------------------------------------------------------------
 
-function copy(parts, bytes, f) {
-  parts.add(bytes.subarray(f.start, f.end));
+// The message whose fields are `list` (read from `bytes`), with each field replaced by what
+// `change(field)` returns (a Parts holding the whole encoded field; an empty one drops it) or copied as
+// it is when that is null. Returns null when no field changed, so callers up the path copy theirs.
+function rewrite(bytes, list, change) {
+  const parts = new Parts();
+  let changed = false;
+  for (const f of list) {
+    const replacement = change(f);
+    if (replacement) {
+      parts.addParts(replacement);
+      changed = true;
+    } else parts.add(bytes.subarray(f.start, f.end));
+  }
+  return changed ? parts : null;
 }
+
+// A length-delimited field holding `content` (Parts or bytes); null when content is null (unchanged).
+function messageField(field, content) {
+  if (!content) return null;
+  const out = new Parts();
+  if (content instanceof Parts) out.addMessage(field, content);
+  else {
+    out.add(varint(field * 8 + 2));
+    out.add(varint(content.length));
+    out.add(content);
+  }
+  return out;
+}
+
+function varintField(field, value) {
+  const out = new Parts();
+  out.addVarintField(field, value);
+  return out;
+}
+
+const text = (bytes, f) => (f ? new TextDecoder().decode(bytes.subarray(f.valueStart, f.valueEnd)) : "");
 
 function tensor(bytes, start, end) {
   const list = fields(bytes, start, end);
@@ -172,132 +205,90 @@ function tensor(bytes, start, end) {
   if (type !== FLOAT16) return null; // unchanged
   if (list.some((f) => f.field === TENSOR.dataLocation && f.value !== 0)) throw new Unsupported("external data");
   if (list.some((f) => f.field === TENSOR.int32Data)) throw new Unsupported("fp16 values outside raw_data");
-  const parts = new Parts();
-  for (const f of list) {
-    if (f.field === TENSOR.dataType) parts.addVarintField(TENSOR.dataType, FLOAT);
-    else if (f.field === TENSOR.rawData && f.wire === 2) {
-      const wide = widenRaw(bytes, f.valueStart, f.valueEnd);
-      parts.add(varint(TENSOR.rawData * 8 + 2));
-      parts.add(varint(wide.length));
-      parts.add(wide);
-    } else copy(parts, bytes, f);
-  }
-  return parts;
+  return rewrite(bytes, list, (f) => {
+    if (f.field === TENSOR.dataType) return varintField(TENSOR.dataType, FLOAT);
+    if (f.field === TENSOR.rawData && f.wire === 2) {
+      return messageField(TENSOR.rawData, widenRaw(bytes, f.valueStart, f.valueEnd));
+    }
+    return null;
+  });
 }
 
 // TypeProto (of a graph input or output): a FLOAT16 tensor type becomes FLOAT.
 function typeProto(bytes, start, end) {
-  const list = fields(bytes, start, end);
-  let changed = false;
-  const parts = new Parts();
-  for (const f of list) {
-    if (f.field === TYPE.tensorType && f.wire === 2) {
-      const inner = fields(bytes, f.valueStart, f.valueEnd);
-      if (inner.some((g) => g.field === TYPE_TENSOR.elemType && g.value === FLOAT16)) {
-        const sub = new Parts();
-        for (const g of inner) {
-          if (g.field === TYPE_TENSOR.elemType) sub.addVarintField(TYPE_TENSOR.elemType, FLOAT);
-          else copy(sub, bytes, g);
-        }
-        parts.addMessage(TYPE.tensorType, sub);
-        changed = true;
-        continue;
-      }
-    }
-    copy(parts, bytes, f);
-  }
-  return changed ? parts : null;
+  const elemType = (g) =>
+    g.field === TYPE_TENSOR.elemType && g.value === FLOAT16 ? varintField(TYPE_TENSOR.elemType, FLOAT) : null;
+  return rewrite(bytes, fields(bytes, start, end), (f) =>
+    f.field === TYPE.tensorType && f.wire === 2
+      ? messageField(TYPE.tensorType, rewrite(bytes, fields(bytes, f.valueStart, f.valueEnd), elemType))
+      : null,
+  );
 }
 
 function valueInfo(bytes, start, end) {
-  const list = fields(bytes, start, end);
-  let changed = false;
-  const parts = new Parts();
-  for (const f of list) {
-    const type = f.field === VALUE_INFO.type && f.wire === 2 ? typeProto(bytes, f.valueStart, f.valueEnd) : null;
-    if (type) {
-      parts.addMessage(VALUE_INFO.type, type);
-      changed = true;
-    } else copy(parts, bytes, f);
-  }
-  return changed ? parts : null;
+  return rewrite(bytes, fields(bytes, start, end), (f) =>
+    f.field === VALUE_INFO.type && f.wire === 2
+      ? messageField(VALUE_INFO.type, typeProto(bytes, f.valueStart, f.valueEnd))
+      : null,
+  );
 }
 
 function attribute(bytes, start, end, opType) {
   const list = fields(bytes, start, end);
-  const nameField = list.find((f) => f.field === ATTRIBUTE.name);
-  const name = nameField ? new TextDecoder().decode(bytes.subarray(nameField.valueStart, nameField.valueEnd)) : "";
-  let changed = false;
-  const parts = new Parts();
-  for (const f of list) {
+  const name = text(bytes, list.find((f) => f.field === ATTRIBUTE.name));
+  return rewrite(bytes, list, (f) => {
     if ([ATTRIBUTE.g, ATTRIBUTE.graphs].includes(f.field)) throw new Unsupported("a subgraph");
     if (f.field === ATTRIBUTE.sparseTensor) throw new Unsupported("a sparse tensor attribute");
     if (opType === "Cast" && name === "to" && f.field === ATTRIBUTE.i && f.value === FLOAT16) {
-      parts.addVarintField(ATTRIBUTE.i, FLOAT);
-      changed = true;
-      continue;
+      return varintField(ATTRIBUTE.i, FLOAT);
     }
     if ((f.field === ATTRIBUTE.t || f.field === ATTRIBUTE.tensors) && f.wire === 2) {
-      const wide = tensor(bytes, f.valueStart, f.valueEnd);
-      if (wide) {
-        parts.addMessage(f.field, wide);
-        changed = true;
-        continue;
-      }
+      return messageField(f.field, tensor(bytes, f.valueStart, f.valueEnd));
     }
-    copy(parts, bytes, f);
-  }
-  return changed ? parts : null;
+    return null;
+  });
 }
 
 function node(bytes, start, end) {
   const list = fields(bytes, start, end);
-  const opField = list.find((f) => f.field === NODE.opType);
-  const opType = opField ? new TextDecoder().decode(bytes.subarray(opField.valueStart, opField.valueEnd)) : "";
-  let changed = false;
-  const parts = new Parts();
-  for (const f of list) {
-    const attr = f.field === NODE.attribute && f.wire === 2 ? attribute(bytes, f.valueStart, f.valueEnd, opType) : null;
-    if (attr) {
-      parts.addMessage(NODE.attribute, attr);
-      changed = true;
-    } else copy(parts, bytes, f);
-  }
-  return changed ? parts : null;
+  const opType = text(bytes, list.find((f) => f.field === NODE.opType));
+  return rewrite(bytes, list, (f) =>
+    f.field === NODE.attribute && f.wire === 2
+      ? messageField(NODE.attribute, attribute(bytes, f.valueStart, f.valueEnd, opType))
+      : null,
+  );
 }
 
 function graph(bytes, start, end) {
-  const parts = new Parts();
   let widened = 0;
-  for (const f of fields(bytes, start, end)) {
+  const parts = rewrite(bytes, fields(bytes, start, end), (f) => {
     if (f.field === GRAPH.sparseInitializer) throw new Unsupported("sparse initializers");
-    if (f.field === GRAPH.valueInfo) continue; // optional annotations: onnxruntime infers the types again
-    let rewritten = null;
-    if (f.wire === 2) {
-      if (f.field === GRAPH.initializer) rewritten = tensor(bytes, f.valueStart, f.valueEnd);
-      else if (f.field === GRAPH.node) rewritten = node(bytes, f.valueStart, f.valueEnd);
-      else if (f.field === GRAPH.input || f.field === GRAPH.output) rewritten = valueInfo(bytes, f.valueStart, f.valueEnd);
+    if (f.field === GRAPH.valueInfo) return new Parts(); // optional annotations: onnxruntime infers them again
+    if (f.wire !== 2) return null;
+    if (f.field === GRAPH.initializer) {
+      const wide = messageField(f.field, tensor(bytes, f.valueStart, f.valueEnd));
+      if (wide) widened += 1;
+      return wide;
     }
-    if (rewritten) {
-      parts.addMessage(f.field, rewritten);
-      if (f.field === GRAPH.initializer) widened += 1;
-    } else copy(parts, bytes, f);
-  }
+    if (f.field === GRAPH.node) return messageField(f.field, node(bytes, f.valueStart, f.valueEnd));
+    if (f.field === GRAPH.input || f.field === GRAPH.output) {
+      return messageField(f.field, valueInfo(bytes, f.valueStart, f.valueEnd));
+    }
+    return null;
+  });
   return { parts, widened };
 }
 
 // The model with its fp16 weights widened to fp32, or null when it has none or is not understood.
 export function widen(bytes) {
   try {
-    const parts = new Parts();
     let widened = 0;
-    for (const f of fields(bytes)) {
-      if (f.field === MODEL.graph && f.wire === 2) {
-        const g = graph(bytes, f.valueStart, f.valueEnd);
-        parts.addMessage(MODEL.graph, g.parts);
-        widened += g.widened;
-      } else copy(parts, bytes, f);
-    }
+    const parts = rewrite(bytes, fields(bytes), (f) => {
+      if (f.field !== MODEL.graph || f.wire !== 2) return null;
+      const g = graph(bytes, f.valueStart, f.valueEnd);
+      widened += g.widened;
+      return messageField(MODEL.graph, g.parts);
+    });
     return widened ? parts.join() : null;
   } catch (err) {
     if (err instanceof Unsupported) {
