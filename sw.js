@@ -70,6 +70,11 @@ async function sha256Hex(buffer) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// Whether `body` (an ArrayBuffer) is exactly this build's file for `entry`: its size, then its sha256.
+async function isFileOf(entry, body) {
+  return body.byteLength === entry.bytes && (await sha256Hex(body)) === entry.sha256;
+}
+
 // The stored form of a file: its bytes with the headers every answer needs baked in, so a hit is
 // answered with the stored response itself (which also keeps the browser's compiled-code cache).
 function storedResponse(entry, body) {
@@ -154,7 +159,7 @@ async function download(entry) {
   } catch (err) {
     throw new StoreError("network", `${entry.path}: the download was interrupted (${err.message})`);
   }
-  if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) {
+  if (!(await isFileOf(entry, body))) {
     throw new StoreError("mismatch", `${entry.path} is not the file of this build; it will be stored again`);
   }
   return body;
@@ -170,8 +175,7 @@ async function handedOver(entry) {
   const hit = await (await caches.open(HAND_OVER)).match(urlOf(entry.path));
   if (!hit || hit.headers.get(SHA_HEADER) !== entry.sha256) return null;
   const body = await hit.arrayBuffer();
-  if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) return null;
-  return body;
+  return (await isFileOf(entry, body)) ? body : null;
 }
 
 // Put one file into this build's cache; returns how: kept, copied, handed over, downloaded or skipped.
@@ -397,7 +401,7 @@ async function keep(entry, stream) {
   try {
     const body = await new Response(stream).arrayBuffer();
     await whenPageIdle(); // the page is checking the same bytes now: hash and store them after
-    if (body.byteLength !== entry.bytes || (await sha256Hex(body)) !== entry.sha256) return;
+    if (!(await isFileOf(entry, body))) return;
     const cache = await caches.open(CACHE);
     await cache.put(urlOf(entry.path), storedResponse(entry, body));
     if (entry.when !== "install") await tell({ type: "first-use-stored", path: entry.path });
