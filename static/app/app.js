@@ -1,7 +1,8 @@
 // Main thread of the passbg page: user interface only. Python, numpy and onnxruntime-web run in
 // a PyScript worker (static/app/worker.py), so the page stays responsive while a photo is processed.
 
-const $ = (id) => document.getElementById(id);
+import { $, announce, blobUrl, loadImage, manifestText, mb } from "./page.js";
+
 const baseUrl = new URL("./", document.baseURI).href;
 
 const ui = {
@@ -57,10 +58,7 @@ state.showResult = (meta, ms) => showResult(meta, ms); // feature modules (cloud
 //   passbg:result {meta}            a result is on screen; detail = the worker's metadata
 //   passbg:error  {message}         an error message is shown
 //   passbg:zoom   {x, y, width, height}  the 200 % view now shows this part of the result
-// They call Python through state.worker.sync.<function>.
-function announce(type, detail) {
-  window.dispatchEvent(new CustomEvent(`passbg:${type}`, { detail }));
-}
+// They call Python through state.worker.sync.<function> (page.js: python()).
 
 const STAGE_TEXT = {
   starting: "Starting…",
@@ -97,8 +95,6 @@ function clearError() {
   ui.error.hidden = true;
   ui.error.textContent = "";
 }
-
-const mb = (bytes) => (bytes / 1048576).toFixed(1);
 
 function onProgress(json) {
   const info = JSON.parse(json);
@@ -237,15 +233,17 @@ function startOrtWorker() {
   const channel = `passbg-ort-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   state.ortWorker = worker;
   const ports = new MessageChannel(); // port2 goes to the Python worker once it is up (see ort-bridge.mjs)
+  const manifest = manifestText(); // for its preload: fetched while the worker script loads
   state.ortPort = ports.port2;
   state.engineTimeline = []; // [ms since navigation, what] (the benchmark's cold timeline reads it)
   return new Promise((resolve) => {
-    worker.addEventListener("message", (event) => {
+    worker.addEventListener("message", async (event) => {
       const message = event.data ?? {};
       if (message.type === "timeline") {
         state.engineTimeline.push([message.at - performance.timeOrigin, message.what]);
       } else if (message.type === "loaded") {
-        worker.postMessage({ type: "start", baseUrl, threads: navigator.hardwareConcurrency || 2, channel, port: ports.port1 }, [ports.port1]);
+        const threads = navigator.hardwareConcurrency || 2;
+        worker.postMessage({ type: "start", baseUrl, threads, channel, port: ports.port1, manifest: await manifest }, [ports.port1]);
         resolve(channel);
       }
     });
@@ -395,19 +393,14 @@ async function recomposite() {
 }
 
 async function fetchResult(kind, type) {
-  const bytes = await state.worker.sync.result_bytes(kind);
-  return URL.createObjectURL(new Blob([bytes], { type }));
+  return blobUrl(await state.worker.sync.result_bytes(kind), type);
 }
 
 async function showResult(meta, pageMs) {
   for (const url of state.resultUrls) URL.revokeObjectURL(url);
   const composite = await fetchResult("composite", "image/jpeg");
   state.resultUrls = [composite];
-  await new Promise((resolve, reject) => {
-    ui.result.onload = resolve;
-    ui.result.onerror = () => reject(new Error("the result image could not be shown"));
-    ui.result.src = composite;
-  });
+  await loadImage(composite, "the result image could not be shown", ui.result);
   ui.download.href = composite;
   ui.downloadCutout.removeAttribute("href"); // encoded when first asked for (see the click handler)
   const stem = (state.photo?.name || "photo").replace(/\.[^.]+$/, "");

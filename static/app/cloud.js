@@ -9,7 +9,8 @@
 //
 // The connection rule (Content-Security-Policy) is installed by static/app/csp.js when the page loads.
 
-const $ = (id) => document.getElementById(id);
+import { $, python } from "./page.js";
+
 const KEY = "passbg.cloud";
 const DEFAULTS = { mode: "ask", endpoint: "", token: "", threshold: null, model: "", timeout: 60 };
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
@@ -157,7 +158,7 @@ function save(event) {
 
 // "Never upload" must hold at once, without a reload: a second policy can only narrow the first.
 function tightenNow() {
-  if (document.getElementById("csp-never")) return;
+  if ($("csp-never")) return;
   const meta = document.createElement("meta");
   meta.httpEquiv = "Content-Security-Policy";
   meta.content = "connect-src 'self' blob: data:";
@@ -166,10 +167,6 @@ function tightenNow() {
 }
 
 // --- offer, consent, upload --------------------------------------------------------------------
-
-function worker() {
-  return window.passbg?.worker?.sync;
-}
 
 function lowScore() {
   return cloud.quality && cloud.quality.score < threshold();
@@ -217,7 +214,7 @@ function onLocalResult(quality) {
 }
 
 async function prepareUpload() {
-  const info = JSON.parse(await worker().cloud_prepare());
+  const info = JSON.parse(await python().cloud_prepare());
   if (info.error) throw new Error(info.error);
   return info;
 }
@@ -305,7 +302,7 @@ async function sendToCloud() {
     if (!navigator.onLine) throw Object.assign(new Error("offline"), { offline: true });
     const info = await prepareUpload();
     setMessage(`Sending the photo (${info.width}×${info.height} JPEG, no metadata) to ${url.host}…`, "busy");
-    const bytes = await worker().cloud_upload_bytes();
+    const bytes = await python().cloud_upload_bytes();
     const form = new FormData();
     form.append("file", new Blob([bytes], { type: "image/jpeg" }), "photo.jpg");
     form.append("om", "true");
@@ -345,7 +342,7 @@ async function sendToCloud() {
     }
     clearTimeout(timer);
     setMessage(`Checking the answer from ${url.host}…`, "busy");
-    const meta = JSON.parse(await worker().process_cloud(answer, url.host));
+    const meta = JSON.parse(await python().process_cloud(answer, url.host));
     if (meta.error) {
       setMessage(meta.error + keepLocal, "error");
       return;

@@ -1,7 +1,9 @@
 // Non-blocking notices about a result: what the worker's metadata `notes` say (more than one person,
 // a small person, an animation's first frame, the working size...). The result stays usable; the
 // notice only tells the user what to check. Cleared when a new photo is chosen or an error is shown.
-const box = document.getElementById("notices");
+import { $ } from "./page.js";
+
+const box = $("notices");
 
 function show(notes) {
   box.replaceChildren();

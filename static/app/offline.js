@@ -3,7 +3,8 @@
 // storage problems (quota, storage cleared, private windows) and offers installing the app.
 // The app itself never depends on this module: without a service worker it works online.
 
-const $ = (id) => document.getElementById(id);
+import { $, manifestText, mb } from "./page.js";
+
 const ui = {
   status: $("offline-status"),
   detail: $("offline-detail"),
@@ -12,7 +13,6 @@ const ui = {
   network: $("offline-network"),
 };
 const sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
-const mb = (bytes) => (bytes / 1048576).toFixed(1);
 const ISOLATION_RELOAD = "passbg-isolation-reload"; // sessionStorage: reloaded once for COOP/COEP
 const STORED_ONCE = "passbg-offline-stored"; // localStorage: this browser had a complete copy
 const offline = {
@@ -25,7 +25,7 @@ window.passbgOffline = offline; // test and benchmark hook
 let reloading = false;
 let storeRequested = false;
 let storingText = "Storing the app on this device for offline use…";
-let modelTitles = null; // model file name -> title, from static/models/manifest.json
+let modelTitles = null; // model file name -> title, from static/models/manifest.json (page.js)
 
 function show(state, text, detail = "") {
   offline.state = state;
@@ -54,7 +54,7 @@ function recall(storage, key) {
 async function titles() {
   if (!modelTitles) {
     try {
-      const manifest = await (await fetch("./static/models/manifest.json")).json();
+      const manifest = JSON.parse(await manifestText());
       modelTitles = Object.fromEntries(
         manifest.models.filter((m) => (m.kind ?? "segmentation") === "segmentation").map((m) => [m.file, m.title]),
       );

@@ -1,5 +1,6 @@
 // The page's onnxruntime-web worker. app.js starts it at page load with {type: "start", baseUrl,
-// threads, channel}; it then loads onnxruntime-web and downloads, verifies and opens the default model
+// threads, channel, manifest} (the text of static/models/manifest.json, fetched once by the page, ""
+// when it could not); it then loads onnxruntime-web and downloads, verifies and opens the default model
 // while the Python worker boots, so the first photo does not wait for them one after the other.
 // The Python worker calls it over a BroadcastChannel named by the page (ort-bridge.mjs is the other
 // end): {type: "call", id, fn, args} -> {type: "reply", id, value | error}. Function arguments (progress
@@ -56,11 +57,10 @@ async function answer(message, target) {
   }
 }
 
-async function preloadDefault(baseUrl) {
+async function preloadDefault(baseUrl, manifestText) {
   try {
-    const response = await fetch(new URL("static/models/manifest.json", baseUrl), { cache: "no-cache" });
-    if (!response.ok) return;
-    const manifest = await response.json();
+    if (!manifestText) return;
+    const manifest = JSON.parse(manifestText);
     const spec = manifest.models.find((m) => m.id === manifest.default);
     if (!spec) return;
     mark(`preload ${spec.id}`);
@@ -113,7 +113,7 @@ self.addEventListener("message", async (event) => {
     return; // the Python side's init call reports it
   }
   mark("onnxruntime-web loaded");
-  if (message.preload !== false) await preloadDefault(message.baseUrl);
+  if (message.preload !== false) await preloadDefault(message.baseUrl, message.manifest);
 });
 
 self.postMessage({ type: "loaded" });

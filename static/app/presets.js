@@ -2,7 +2,8 @@
 // forbid a replaced background), crop automatically to the preset with drag and zoom on top, and
 // download the digital file and print sheets. Python does the work (passbg.web passport functions).
 
-const $ = (id) => document.getElementById(id);
+import { $, blobUrl, loadImage, python } from "./page.js";
+
 const ui = {
   preset: $("preset"),
   warning: $("preset-warning"),
@@ -42,7 +43,6 @@ const st = {
 };
 window.passbgPresets = st; // test hook
 
-const worker = () => window.passbg?.worker?.sync;
 const chosen = () => st.presets.find((p) => p.id === ui.preset.value);
 const mode = () => (ui.original.checked ? "original" : "replaced");
 
@@ -130,7 +130,7 @@ function drawPreview(meta, img) {
 
 async function refresh() {
   const p = chosen();
-  if (!p || !p.has_layout || !st.hasResult || !worker()) {
+  if (!p || !p.has_layout || !st.hasResult || !python()) {
     ui.work.hidden = true;
     ui.empty.hidden = false;
     ui.empty.textContent = !p ? "Choose a country above." : !p.has_layout ? p.user_message : "Make your photo first (step 1).";
@@ -148,7 +148,7 @@ async function refresh() {
     do {
       st.pending = false;
       const a = st.adjust;
-      const meta = JSON.parse(await worker().passport(p.id, mode(), a.scale, a.dx, a.dy));
+      const meta = JSON.parse(await python().passport(p.id, mode(), a.scale, a.dx, a.dy));
       if (meta.error) {
         setStatus(meta.error);
         st.meta = null;
@@ -157,14 +157,9 @@ async function refresh() {
         ui.empty.textContent = meta.error;
         continue;
       }
-      const bytes = await worker().passport_bytes("preview");
-      const url = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
-      const img = new Image();
-      await new Promise((resolve, reject) => {
-        img.onload = resolve;
-        img.onerror = () => reject(new Error("the crop preview could not be shown"));
-        img.src = url;
-      });
+      const bytes = await python().passport_bytes("preview");
+      const url = blobUrl(bytes, "image/jpeg");
+      const img = await loadImage(url, "the crop preview could not be shown");
       URL.revokeObjectURL(url);
       st.meta = meta;
       ui.work.hidden = false;
@@ -196,13 +191,13 @@ async function download(kind) {
   if (!downloadsAllowed()) return;
   const note = kind === "digital" ? ui.digitalNote : ui.sheetNote;
   note.textContent = "Preparing…";
-  const info = JSON.parse(await worker().passport_file(kind, ui.sheet.value));
+  const info = JSON.parse(await python().passport_file(kind, ui.sheet.value));
   if (info.error) {
     note.textContent = info.error;
     return;
   }
-  const bytes = await worker().passport_bytes("download");
-  const url = URL.createObjectURL(new Blob([bytes], { type: info.mime }));
+  const bytes = await python().passport_bytes("download");
+  const url = blobUrl(bytes, info.mime);
   const a = document.createElement("a");
   a.href = url;
   a.download = info.name;
@@ -279,7 +274,7 @@ ui.sheetJpeg.addEventListener("click", () => download("sheet-jpeg"));
 ui.sheetPdf.addEventListener("click", () => download("sheet-pdf"));
 
 window.addEventListener("passbg:ready", async () => {
-  const list = JSON.parse(await worker().presets_list());
+  const list = JSON.parse(await python().presets_list());
   if (list.error) {
     ui.empty.textContent = list.error;
     return;

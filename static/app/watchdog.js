@@ -5,9 +5,11 @@
 //   timer; if nothing arrives for `window.passbgWatchdogMs` (default 3 minutes, like the start-up
 //   limit; tests shorten it) the worker is presumed dead (e.g. out of memory, or terminated).
 // The user's photo stays in the page either way.
+import { $, announce } from "./page.js";
+
 const BUSY = new Set(["loading-model", "opening-model", "decoding", "segmenting", "compositing"]);
-const status = document.getElementById("status");
-const detail = document.getElementById("status-detail");
+const status = $("status");
+const detail = $("status-detail");
 let timer = null;
 let dead = false;
 
@@ -19,14 +21,14 @@ function fail(message) {
   if (dead) return;
   dead = true;
   clearTimeout(timer);
-  const error = document.getElementById("error");
+  const error = $("error");
   error.textContent = message;
   error.hidden = false;
   status.textContent = "error";
   document.body.dataset.stage = "error";
-  const run = document.getElementById("run");
+  const run = $("run");
   if (run) run.disabled = true; // the worker is gone: only a reload helps
-  window.dispatchEvent(new CustomEvent("passbg:error", { detail: { message } }));
+  announce("error", { message });
 }
 
 function rearm() {
