@@ -2,7 +2,8 @@
 // an overlay on the 200 % view showing where the failed checks found their problem.
 // Listens to app.js's events; asks the Python worker for the overlay image.
 
-const $ = (id) => document.getElementById(id);
+import { $, blobUrl, loadImage, python } from "./page.js";
+
 const box = $("quality");
 const scoreEl = $("quality-score");
 const summary = $("quality-summary");
@@ -10,46 +11,21 @@ const list = $("quality-checks");
 const toggle = $("quality-overlay-toggle");
 const overlayCanvas = $("zoom-overlay");
 
-const NAMES = {
-  halo_old_background: "Old background at the edge",
-  halo_delta_e: "Fringe around the outline",
-  stair_steps: "Stair-step edges",
-  blocky_upsampling: "Blocky outline",
-  holes: "Holes (e.g. inside glasses)",
-  interior_transparency: "See-through patches",
-  see_through_veil: "Half see-through haze",
-  hair_helmet: "Natural hair edge",
-  background_uniformity: "Even background",
-  background_colour: "Background colour",
-  strays: "Leftover objects",
-  cut_off_shoulders: "Shoulders kept",
-  touches_sides: "Room at the sides",
-  cast_shadow: "Shadow beside the person",
-  outline_without_edge: "Outline on real edges",
-  blurred_outline: "Sharp outline",
-  person: "Person found",
-};
-
 let overlayImage = null; // HTMLImageElement of the last result's overlay (result-sized RGBA)
 let overlayUrl = null;
 let zoomView = null;
 
-function verdict(score, threshold) {
-  if (score >= 90) return ["good", "No visible problems found."];
-  if (score >= threshold) return ["fair", "Minor issues; look at the 200 % view before you use it."];
-  return ["poor", "This cut-out has visible problems. Check the list below; another model or a better photo may help."];
-}
-
+// The verdict and the words are Python's (passbg.quality), next to the threshold they come from.
 function render(quality) {
   if (!quality) {
     box.hidden = true;
     return;
   }
   box.hidden = false;
-  const [level, words] = verdict(quality.score, quality.threshold ?? 60);
   scoreEl.textContent = `${quality.score} / 100`;
-  scoreEl.dataset.level = level;
-  summary.textContent = words;
+  if (quality.verdict) scoreEl.dataset.level = quality.verdict;
+  else delete scoreEl.dataset.level;
+  summary.textContent = quality.verdict_words ?? "";
   list.replaceChildren();
   const checks = [...(quality.checks ?? [])].sort((a, b) => Number(a.passed) - Number(b.passed));
   for (const check of checks) {
@@ -57,7 +33,7 @@ function render(quality) {
     item.dataset.passed = String(check.passed);
     item.dataset.check = check.id;
     const name = document.createElement("strong");
-    name.textContent = `${check.passed ? "✔" : "✘"} ${NAMES[check.id] ?? check.id}`;
+    name.textContent = `${check.passed ? "✔" : "✘"} ${check.title ?? check.id}`;
     item.append(name);
     if (!check.passed) item.append(` — ${check.reason}`);
     list.append(item);
@@ -68,18 +44,11 @@ async function loadOverlay() {
   overlayImage = null;
   if (overlayUrl) URL.revokeObjectURL(overlayUrl);
   overlayUrl = null;
-  const worker = window.passbg?.worker;
-  if (!worker) return;
-  const bytes = await worker.sync.quality_overlay();
+  if (!python()) return;
+  const bytes = await python().quality_overlay();
   if (!bytes) return;
-  overlayUrl = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
-  const img = new Image();
-  await new Promise((resolve, reject) => {
-    img.onload = resolve;
-    img.onerror = () => reject(new Error("overlay image"));
-    img.src = overlayUrl;
-  });
-  overlayImage = img;
+  overlayUrl = blobUrl(bytes, "image/png");
+  overlayImage = await loadImage(overlayUrl, "overlay image");
 }
 
 function drawOverlay() {
