@@ -5,6 +5,7 @@
 // Everything crossing back is plain data.
 
 import { widen } from "./onnx-widen.mjs";
+import "./sha256.js"; // defines globalThis.sha256Hex (a plain script, shared with sw.js)
 
 let ort = null;
 const sessions = new Map(); // model id -> {session, outputName}
@@ -98,11 +99,6 @@ async function fetchPreferred(url, expectedBytes, expectedSha256, onProgress) {
   return fetchVerified(url, expectedBytes, expectedSha256, onProgress);
 }
 
-async function sha256Hex(bytes) {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 // Fetch a file with progress callbacks (done, total) and verify its sha256.
 async function fetchVerified(url, expectedBytes, expectedSha256, onProgress) {
   let response;
@@ -139,7 +135,7 @@ async function fetchVerified(url, expectedBytes, expectedSha256, onProgress) {
   if (onProgress) onProgress(done, total);
   const data = buffer.length === done ? buffer : buffer.slice(0, done);
   if (expectedSha256) {
-    const actual = await sha256Hex(data);
+    const actual = await globalThis.sha256Hex(data);
     if (actual !== expectedSha256) {
       throw new Error(`checksum: the model file is damaged (sha256 ${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)`);
     }
