@@ -3,10 +3,10 @@ one clear line, and the dev server sends the headers and MIME types the page nee
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import hashlib
 import http.client
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -24,10 +24,9 @@ CACHE = REPO / ".cache"
 PINS = json.loads((REPO / "build" / "pins.json").read_text())["files"]
 CATALOGUE = json.loads((REPO / "py" / "passbg" / "data" / "models.json").read_text())
 
-_spec = importlib.util.spec_from_file_location("passbg_build", REPO / "build.py")
-build = importlib.util.module_from_spec(_spec)
-sys.modules["passbg_build"] = build  # dataclasses look their module up here
-_spec.loader.exec_module(build)
+sys.path.insert(0, str(REPO / "py"))  # build.py's package, as build.py itself finds it
+from passbg_build import cli, models, pyodide, serve  # noqa: E402
+from passbg_build.report import BuildError  # noqa: E402
 
 
 def sha256(path: Path) -> str:
@@ -95,7 +94,7 @@ def test_site_vendor_holds_only_pinned_files(rebuilt):
 
 def test_pyodide_wheels_match_the_lock_the_browser_checks(rebuilt):
     lock = json.loads((SITE / "static/vendor/pyodide/pyodide-lock.json").read_text())["packages"]
-    for name, version in build.PYODIDE_WHEELS.items():
+    for name, version in pyodide.PYODIDE_WHEELS.items():
         entry = lock[name]
         assert entry["version"] == version
         assert sha256(SITE / "static/vendor/pyodide" / entry["file_name"]) == entry["sha256"]
@@ -237,7 +236,7 @@ def test_catalogue_models_all_have_pins():
 
 @pytest.fixture(scope="module")
 def server(rebuilt):
-    srv = build.make_server(SITE, "127.0.0.1", 0)
+    srv = serve.make_server(SITE, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv.server_address[:2]
@@ -317,18 +316,36 @@ def test_server_serves_many_parallel_requests(server):
     assert results == [(200, want)] * 48
 
 
+# --- the face-model converter (build/convert_face.py, in the build-only converter venv) --------------------
+
+
+def test_face_converter_script_gives_the_pinned_bytes(tmp_path):
+    python = CACHE / "convert-venv" / "bin" / "python"
+    faces = [m for m in CATALOGUE["models"] if m["fetch"]["kind"] == "pypi-tflite-to-onnx"]
+    assert faces
+    for model in faces:
+        src = CACHE / "convert" / Path(model["fetch"]["member"]).name
+        if not python.is_file() or not src.is_file():
+            pytest.skip("no converter venv or TFLite source in .cache: run python build.py once")
+        out = tmp_path / model["file"]
+        script = REPO / "build" / "convert_face.py"
+        subprocess.run([str(python), str(script), str(src), str(out)], check=True, timeout=300)
+        pin = PINS[f"static/models/{model['file']}"]
+        assert (sha256(out), out.stat().st_size) == (pin["sha256"], pin["bytes"]), model["id"]
+
+
 # --- RMBG-1.4 from a local file (the hub is not reachable from the build machines) -------------------------
 
 
 def rmbg_context(tmp_path: Path, given: Path, allow_unpinned: bool = False):
-    args = build.argparse.Namespace(
+    args = argparse.Namespace(
         cache_dir=str(tmp_path / "cache"),
         node_modules=None,
         out_dir=str(tmp_path / "out"),
         rmbg_file=str(given),
         rmbg_allow_unpinned=allow_unpinned,
     )
-    ctx = build.make_context(args, steps=1)
+    ctx = cli.make_context(args, steps=1)
     model = next(m for m in CATALOGUE["models"] if m["id"] == "rmbg-1.4")
     return ctx, model, ctx.layout.models / model["file"]
 
@@ -342,9 +359,9 @@ def test_rmbg_file_matching_its_pin_is_installed(tmp_path):
         "sha256": sha256(given),
         "bytes": given.stat().st_size,
     }
-    assert build.fetch_huggingface(ctx, model, dest) == (sha256(given), given.stat().st_size, True)
+    assert models.fetch_huggingface(ctx, model, dest) == (sha256(given), given.stat().st_size, True)
     assert dest.read_bytes() == given.read_bytes()
-    assert build.fetch_huggingface(ctx, model, dest)[2] is False  # already there: not copied again
+    assert models.fetch_huggingface(ctx, model, dest)[2] is False  # already there: not copied again
 
 
 def test_unpinned_rmbg_file_prints_its_hash_and_needs_explicit_permission(tmp_path, capsys):
@@ -352,13 +369,13 @@ def test_unpinned_rmbg_file_prints_its_hash_and_needs_explicit_permission(tmp_pa
     given.write_bytes(b"weights" * 1000)
     ctx, model, dest = rmbg_context(tmp_path, given)
     del ctx.pins.files[f"static/models/{model['file']}"]
-    with pytest.raises(build.BuildError, match="--rmbg-allow-unpinned"):
-        build.fetch_huggingface(ctx, model, dest)
+    with pytest.raises(BuildError, match="--rmbg-allow-unpinned"):
+        models.fetch_huggingface(ctx, model, dest)
     assert sha256(given) in capsys.readouterr().out
     assert not dest.exists()
 
     ctx, model, dest = rmbg_context(tmp_path, given, allow_unpinned=True)
     del ctx.pins.files[f"static/models/{model['file']}"]
-    sha, size, _ = build.fetch_huggingface(ctx, model, dest)
+    sha, size, _ = models.fetch_huggingface(ctx, model, dest)
     assert (sha, size) == (sha256(given), given.stat().st_size)
     assert dest.read_bytes() == given.read_bytes()

@@ -6,13 +6,13 @@ on a free loopback port, exactly as `python build.py serve` serves it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,12 +24,18 @@ READY_STATES = ("ready", "error")
 FINISHED_STATES = ("done", "error")
 
 
-def _load_build_module():
-    spec = importlib.util.spec_from_file_location("passbg_build", REPO / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(REPO / "py"))  # build.py's package, as build.py itself finds it
+from passbg_build import offline, serve  # noqa: E402
+
+
+def _load_build_module() -> SimpleNamespace:
+    """What the browser tests use of build.py's package: its server and its service-worker step."""
+    return SimpleNamespace(
+        SiteHandler=serve.SiteHandler,
+        SiteServer=serve.SiteServer,
+        make_server=serve.make_server,
+        offline_outputs=offline.offline_outputs,
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,8 +54,7 @@ def site_root() -> Path:
 @pytest.fixture(scope="session")
 def site_url(site_root: Path) -> Iterator[str]:
     """Base URL (ending in /) of the built site served on 127.0.0.1 with COOP/COEP headers."""
-    build = _load_build_module()
-    server = build.make_server(site_root, "127.0.0.1", 0)
+    server = serve.make_server(site_root, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
