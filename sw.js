@@ -16,28 +16,12 @@ const PREFIX = "passbg-";
 const CACHE = PREFIX + BUILD;
 const LIST = "precache.json";
 const SHA_HEADER = "X-Passbg-Sha256";
-const ISOLATION = {
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Cross-Origin-Embedder-Policy": "require-corp",
-  "Cross-Origin-Resource-Policy": "same-origin",
-};
-// Stored responses get their type from the file name, so a server with poor MIME types (wasm,
-// mjs) still works once the app is stored.
-const TYPES = {
-  html: "text/html; charset=utf-8",
-  js: "text/javascript",
-  mjs: "text/javascript",
-  wasm: "application/wasm",
-  json: "application/json",
-  webmanifest: "application/manifest+json",
-  css: "text/css",
-  svg: "image/svg+xml",
-  png: "image/png",
-  zip: "application/zip",
-  toml: "text/plain; charset=utf-8",
-  py: "text/plain; charset=utf-8",
-  md: "text/plain; charset=utf-8",
-};
+// The cross-origin isolation headers every answer carries, and the MIME type by file extension:
+// stored responses get their type from the file name, so a server with poor MIME types (wasm,
+// mjs) still works once the app is stored. build.py fills both lines in from
+// py/passbg_build/http-headers.json, the same tables its server sends (`python build.py serve`).
+const ISOLATION = {};
+const TYPES = {};
 const PARALLEL = 4;
 const MiB = 1048576;
 

@@ -8,6 +8,7 @@ import concurrent.futures
 import hashlib
 import http.client
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,8 @@ PINS = json.loads((REPO / "build" / "pins.json").read_text())["files"]
 CATALOGUE = json.loads((REPO / "py" / "passbg" / "data" / "models.json").read_text())
 
 sys.path.insert(0, str(REPO / "py"))  # build.py's package, as build.py itself finds it
-from passbg_build import cli, models, pyodide, serve  # noqa: E402
+from passbg_build import cli, models, offline, pyodide, serve  # noqa: E402
+from passbg_build import headers as http_headers  # noqa: E402
 from passbg_build.report import BuildError  # noqa: E402
 
 
@@ -314,6 +316,71 @@ def test_server_serves_many_parallel_requests(server):
     with concurrent.futures.ThreadPoolExecutor(24) as pool:
         results = list(pool.map(fetch, range(48)))
     assert results == [(200, want)] * 48
+
+
+# --- the headers and MIME types: one table (http-headers.json) for the server and the service worker ------
+
+SW_TABLE = re.compile(r"^const (ISOLATION|TYPES) = (\{.*\});$", re.M)
+
+
+def sw_tables(text: str) -> dict[str, dict]:
+    return {name: json.loads(table) for name, table in SW_TABLE.findall(text)}
+
+
+def test_built_service_worker_holds_the_servers_isolation_headers_and_types(rebuilt):
+    facts = http_headers.facts()
+    assert set(facts.isolation) == {
+        "Cross-Origin-Opener-Policy",
+        "Cross-Origin-Embedder-Policy",
+        "Cross-Origin-Resource-Policy",
+    }
+    tables = sw_tables((SITE / "sw.js").read_text())
+    assert tables["ISOLATION"] == facts.isolation
+    assert tables["TYPES"] == {ending.removeprefix("."): mime for ending, mime in facts.types.items()}
+    assert tables["TYPES"]["wasm"] == "application/wasm"
+    assert serve.SECURITY_HEADERS == {**facts.isolation, **facts.server}
+
+
+def test_repository_service_worker_leaves_the_tables_to_the_build():
+    assert sw_tables((REPO / "sw.js").read_text()) == {"ISOLATION": {}, "TYPES": {}}
+
+
+def test_stamping_needs_exactly_one_line_per_table():
+    template = (REPO / "sw.js").read_text()
+    for name in ("ISOLATION", "TYPES"):
+        without = re.sub(rf"^const {name} = .*$", "", template, flags=re.M)
+        with pytest.raises(BuildError, match=f"exactly one line of the form: const {name} = "):
+            offline.stamp_http_facts(without, http_headers.facts())
+        with pytest.raises(BuildError, match=f"const {name} = "):
+            offline.stamp_http_facts(template + f"const {name} = {{}};\n", http_headers.facts())
+
+
+def test_build_id_changes_when_the_headers_change(tmp_path, monkeypatch):
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    template = (REPO / "sw.js").read_text()
+
+    def build_id() -> str:
+        outputs = offline.offline_outputs(tmp_path, ["index.html"], template, None, None)
+        return json.loads(outputs["precache.json"])["build"]
+
+    before = build_id()
+    facts = http_headers.facts()
+    changed = facts._replace(isolation={**facts.isolation, "Cross-Origin-Embedder-Policy": "credentialless"})
+    monkeypatch.setattr(http_headers, "facts", lambda: changed)
+    assert build_id() != before
+
+
+def test_broken_headers_file_is_one_build_error(tmp_path):
+    bad = tmp_path / "http-headers.json"
+    for text, needle in [
+        ("{", "restore it with git"),
+        ('{"isolation": {}}', "restore it with git"),
+        ('{"isolation": {}, "server": {"Cache-Control": 0}, "types": {}}', "names to strings"),
+        ('{"isolation": {}, "server": {}, "types": {"wasm": "application/wasm"}}', "file ending"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(BuildError, match=needle):
+            http_headers.load(bad)
 
 
 # --- the face-model converter (build/convert_face.py, in the build-only converter venv) --------------------

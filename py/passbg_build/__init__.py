@@ -11,9 +11,10 @@ runs it before any venv exists).  Never shipped to the browser: the site gets py
     models      step 4: static/models/ and manifest.json
     converter   the build-only converter venv: TFLite face models to ONNX, wasm-friendly model variants
     site        step 5: site/ (the page, static/, py/passbg.zip, build-info.json)
-    offline     site/precache.json and site/sw.js (the build id stamped in)
+    offline     site/precache.json and site/sw.js (build id, isolation headers, MIME types stamped in)
+    headers     the isolation headers and MIME types (http-headers.json), shared by serve and offline
     bench_site  step 6: site-bench/, the peer library's page for the benchmark (py/passbg_dev/bench.py)
     venv        step 7: .venv with passbg installed editable
-    serve       the static server with the isolation headers and MIME types (python build.py serve)
+    serve       the static server with the isolation headers (python build.py serve)
     cli         the commands (build, serve, test, pin), their parser, main()
 """

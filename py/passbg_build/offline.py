@@ -1,5 +1,5 @@
 """site/precache.json (every file the service worker stores, with its sha256) and site/sw.js: the
-repository's sw.js with the build id stamped in."""
+repository's sw.js with the build id, the isolation headers and the MIME types stamped in."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from . import headers
 from .files import BIG_FILE, sha256_bytes, sha256_file, write_bytes_atomic
 from .layout import Context
 from .report import BuildError, MiB
@@ -16,6 +17,24 @@ from .report import BuildError, MiB
 # the service worker caches them then.  Everything else the site holds is stored at install.
 FIRST_USE = re.compile(r"^static/models/.*\.onnx$|^static/vendor/ort/.*(jsep|webgpu)")
 SW_BUILD_LINE = re.compile(r'^const BUILD = "[^"\n]*";$', re.M)
+# The lines of sw.js that get http-headers.json's tables (the repository's copy holds `= {};`).
+SW_TABLE_LINE = r"^const {name} = \{{[^\n]*\}};$"
+
+
+def stamp_http_facts(template: str, facts: headers.HttpFacts) -> str:
+    """sw.js with its ISOLATION and TYPES lines holding the tables of http-headers.json (the types by
+    extension without its dot, as the worker looks them up)."""
+    tables = {
+        "ISOLATION": facts.isolation,
+        "TYPES": {ending.removeprefix("."): mime for ending, mime in facts.types.items()},
+    }
+    for name, table in tables.items():
+        line = f"const {name} = {json.dumps(table, separators=(', ', ': '))};"
+        pattern = re.compile(SW_TABLE_LINE.format(name=name), re.M)
+        template, found = pattern.subn(lambda _, line=line: line, template)
+        if found != 1:
+            raise BuildError(f"sw.js must hold exactly one line of the form: const {name} = {{}};")
+    return template
 
 
 def precache_entries(
@@ -45,15 +64,17 @@ def offline_outputs(
     default_file: str | None,
     sha256_of: Callable[[Path], str] = sha256_file,
 ) -> dict[str, bytes]:
-    """The content of precache.json and sw.js (the template with the build id) for the site's files.
+    """The content of precache.json and sw.js (the template with the build id, the isolation headers
+    and the MIME types) for the site's files.
 
-    The build id is a hash of the precache list and the service worker template, so sw.js changes
+    The build id is a hash of the precache list and the stamped service worker, so sw.js changes
     byte-wise exactly when some file of the app changes: that is how browsers notice a new build.
     """
     entries = precache_entries(site, paths, default_file, sha256_of)
     listing = json.dumps(entries, sort_keys=True, separators=(",", ":"))
-    build_id = sha256_bytes((listing + "\n" + template).encode())[:16]
-    worker, found = SW_BUILD_LINE.subn(f'const BUILD = "{build_id}";', template)
+    stamped = stamp_http_facts(template, headers.facts())
+    build_id = sha256_bytes((listing + "\n" + stamped).encode())[:16]
+    worker, found = SW_BUILD_LINE.subn(f'const BUILD = "{build_id}";', stamped)
     if found != 1:
         raise BuildError('sw.js must hold exactly one line of the form: const BUILD = "dev";')
     doc = {

@@ -1,5 +1,5 @@
 """The static server of `python build.py serve` (and of the tests and the bench): one directory's files
-with the isolation headers and the MIME types the page needs, threaded, quiet unless verbose."""
+with the isolation headers and MIME types of http-headers.json, threaded, quiet unless verbose."""
 
 from __future__ import annotations
 
@@ -8,43 +8,21 @@ import http.server
 import sys
 from pathlib import Path
 
-MIME_TYPES = {
-    ".wasm": "application/wasm",
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".json": "application/json",
-    ".onnx": "application/octet-stream",
-    ".whl": "application/octet-stream",
-    ".zip": "application/zip",
-    ".toml": "text/plain; charset=utf-8",
-    ".webmanifest": "application/manifest+json",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".md": "text/plain; charset=utf-8",
-    ".jpg": "image/jpeg",
-    ".ico": "image/x-icon",
-}
-SECURITY_HEADERS = {
-    # Cross-origin isolation, so ORT-web can use threads (SharedArrayBuffer).
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    # Revalidate every time (cheap 304s) so a rebuilt site shows at once.
-    "Cache-Control": "no-cache",
-}
+from . import headers
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files of one directory, with the isolation headers; quiet unless verbose."""
 
     protocol_version = "HTTP/1.1"
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     verbose = False
 
+    @property
+    def extensions_map(self) -> dict[str, str]:  # type: ignore[override]
+        return _extensions_map()
+
     def end_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.security_headers().items():
             self.send_header(name, value)
         super().end_headers()
 
@@ -63,6 +41,11 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+@functools.cache
+def _extensions_map() -> dict[str, str]:
+    return {**http.server.SimpleHTTPRequestHandler.extensions_map, **headers.facts().types}
+
+
 class SiteServer(http.server.ThreadingHTTPServer):
     """A threaded server that does not print the disconnects of impatient clients."""
 
@@ -76,5 +59,13 @@ class SiteServer(http.server.ThreadingHTTPServer):
 
 def make_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False) -> SiteServer:
     """A threaded HTTP server for the files under root (port 0 picks a free port)."""
+    headers.facts()  # a broken http-headers.json fails here, as one line, not in a request
     handler = type("BoundSiteHandler", (SiteHandler,), {"verbose": verbose})
     return SiteServer((host, port), functools.partial(handler, directory=str(root)))
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    # MIME_TYPES and SECURITY_HEADERS, the tables build.py had here, from http-headers.json.
+    if name in ("MIME_TYPES", "SECURITY_HEADERS"):
+        return getattr(headers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

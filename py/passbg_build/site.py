@@ -37,7 +37,7 @@ def site_sources(ctx: Context) -> dict[str, Path]:
     """site-relative path -> source file, for every file copied or linked into site/."""
     L = ctx.layout
     wanted: dict[str, Path] = {}
-    # sw.js is not copied: offline.step_offline writes it with the build id.
+    # sw.js is not copied: offline.step_offline writes it with the build id and the header tables.
     for name in ("index.html", "pyscript.toml", "manifest.webmanifest"):
         if (L.repo / name).is_file():
             wanted[name] = L.repo / name
