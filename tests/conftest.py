@@ -34,8 +34,8 @@ def portrait_tags(portraits_dir: Path) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    """The built models (passbg.models.default_models_dir(); PASSBG_MODELS_DIR overrides)."""
-    from passbg.models import MANIFEST_NAME, default_models_dir
+    """The built models (passbg.core.models.default_models_dir(); PASSBG_MODELS_DIR overrides)."""
+    from passbg.core.models import MANIFEST_NAME, default_models_dir
 
     path = default_models_dir()
     if not (path / MANIFEST_NAME).is_file():
@@ -45,7 +45,7 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def manifest(models_dir: Path):
-    from passbg.models import load_manifest
+    from passbg.core.models import load_manifest
 
     return load_manifest(models_dir)
 
@@ -53,6 +53,6 @@ def manifest(models_dir: Path):
 @pytest.fixture(scope="session")
 def ort_backend():
     pytest.importorskip("onnxruntime")
-    from passbg.backend_ort import OrtBackend
+    from passbg.core.backend_ort import OrtBackend
 
     return OrtBackend()

@@ -7,11 +7,13 @@ from collections import deque
 
 import numpy as np
 import pytest
-from passbg import checks
-from passbg.colour import ciede2000, srgb_u8_to_lab
-from passbg.ofiq import background_uniformity, erode_4x4, scharr_magnitude, uniformity_score
-from passbg.regions import box_sum, dilate, erode, label
 from PIL import Image
+
+from passbg.numeric.boxfilter import box_sum
+from passbg.numeric.colour import ciede2000, srgb_u8_to_lab
+from passbg.numeric.labels import dilate, erode, label
+from passbg.quality import checks
+from passbg.quality.ofiq import background_uniformity, erode_4x4, scharr_magnitude, uniformity_score
 
 H, W = 240, 200
 PERSON = np.array([200, 150, 120], np.float32)

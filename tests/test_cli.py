@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from passbg.cli import main
 from PIL import Image
+
+from passbg.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--model", "u2netp", "--max-side", "400"]
@@ -24,7 +25,7 @@ def portrait(portraits_dir: Path) -> Path:
 
 @pytest.fixture
 def cli(models_dir: Path):
-    """Run passbg.cli.main in-process with the built models."""
+    """Run passbg.app.cli.main in-process with the built models."""
 
     def run(*args: str) -> int:
         return main([*map(str, args), "--models-dir", str(models_dir)])

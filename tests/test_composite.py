@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from passbg import composite as composite_module
-from passbg.composite import box_mean, composite, cutout_rgba, estimate_foreground
+
+from passbg.core import foreground as composite_module
+from passbg.core.composite import composite, cutout_rgba
+from passbg.core.foreground import estimate_foreground
+from passbg.numeric.boxfilter import box_mean
 
 WHITE = (255, 255, 255)
 LIGHT_GREY = (217, 217, 217)

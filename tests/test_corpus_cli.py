@@ -99,7 +99,7 @@ def test_decoding_48_megapixels_stays_within_a_bounded_memory(corpus: Path):
     48 MP RGB decode would need. Measured in a fresh process (peak RSS before vs after decoding)."""
     code = (
         "import resource, sys\n"
-        "from passbg.decode import decode_image\n"
+        "from passbg.core.decode import decode_image\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "image = decode_image(data)\n"

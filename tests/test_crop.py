@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from passbg import crop, face
-from passbg.errors import InputError
-from passbg.face import FaceLandmarks
-from passbg.presets import load_presets
-from passbg.printsheet import mm_to_px
 from PIL import Image
+
+from passbg.errors import InputError
+from passbg.passport import crop, face
+from passbg.passport.face import FaceLandmarks
+from passbg.passport.presets import load_presets
+from passbg.passport.sheets import mm_to_px
 from portrait_models import portrait_files, runner
 
 CAT = load_presets()

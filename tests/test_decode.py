@@ -8,9 +8,10 @@ import zlib
 
 import numpy as np
 import pytest
-from passbg.decode import MAX_PIXELS, decode_image
-from passbg.errors import InputError
 from PIL import Image, ImageCms
+
+from passbg.core.decode import MAX_PIXELS, decode_image
+from passbg.errors import InputError
 
 RED, GREEN, BLUE, GREY = (220, 30, 30), (30, 200, 40), (30, 40, 210), (128, 128, 128)
 

@@ -7,9 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
-from passbg import eval as ev
-from passbg import evalmetrics as em
 from PIL import Image
+
+from passbg_dev import eval as ev
+from passbg_dev import evalmetrics as em
 
 
 def disk(h=80, w=80, r=25.0, cx=40.0, cy=40.0, soft=2.0) -> np.ndarray:
@@ -153,7 +154,7 @@ def test_bad_arguments_get_a_plain_message(capsys, tmp_path):
     code = ev.main(["--backgrounds", "purple", "--portraits", str(tmp_path), "--models-dir", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("passbg.eval: ") and "purple" in err
+    assert err.startswith("passbg_dev.eval: ") and "purple" in err
 
 
 def test_holdout_split_is_deterministic_interleaved_and_stable_under_more_photos():
@@ -183,7 +184,7 @@ def _row(bad: bool, values: dict[str, float], split: str = "calibration") -> ev.
 
 
 def test_rescore_matches_the_checks_score_and_no_person_scores_zero():
-    from passbg import checks
+    from passbg.quality import checks
 
     cfg = checks.default_config()
     results = checks.run_checks(*_synthetic_portrait(), (255, 255, 255))
@@ -201,7 +202,7 @@ def _synthetic_portrait():
 
 
 def test_calibration_raises_the_weight_of_the_check_that_separates_and_sets_the_threshold():
-    from passbg import checks
+    from passbg.quality import checks
 
     cfg = checks.default_config()
     zero = {cid: c["ok"] for cid, c in cfg["checks"].items()}

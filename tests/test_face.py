@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from passbg import face
-from passbg.errors import InputError
 from PIL import Image
+
+from passbg.errors import InputError
+from passbg.passport import face
 from portrait_models import portrait_files, runner
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from passbg import decode, preprocess
+
+from passbg.core import decode, preprocess
 
 PHOTO = "usc_S001159.jpg"  # long loose hair against a busy backdrop: the soft edges that matter
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from passbg import decode, preprocess
+
+from passbg.core import decode, preprocess
 
 REPO = Path(__file__).resolve().parents[1]
 WIDEN = REPO / "static" / "app" / "onnx-widen.mjs"

@@ -9,10 +9,15 @@ import re
 
 import numpy as np
 import pytest
-from passbg import cli, crop, digital, passport, pipeline, printsheet
-from passbg.errors import InputError
-from passbg.presets import load_presets
 from PIL import Image
+
+from passbg.app import cli
+from passbg.core import pipeline
+from passbg.errors import InputError
+from passbg.passport import crop, digital
+from passbg.passport import photo as passport
+from passbg.passport import sheets as printsheet
+from passbg.passport.presets import load_presets
 
 CAT = load_presets()
 LAYOUT = [p for p in CAT.presets if p.has_layout]

@@ -5,8 +5,9 @@ import json
 from importlib import resources
 
 import pytest
+
 from passbg.errors import InputError, SetupError
-from passbg.presets import load_presets, parse_presets
+from passbg.passport.presets import load_presets, parse_presets
 
 RAW = json.loads(resources.files("passbg").joinpath("data/presets.json").read_text(encoding="utf-8"))
 CATALOGUE = load_presets()

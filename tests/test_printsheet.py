@@ -5,10 +5,12 @@ import re
 
 import numpy as np
 import pytest
-from passbg import digital, printsheet
-from passbg.errors import InputError
-from passbg.presets import load_presets
 from PIL import Image
+
+from passbg.errors import InputError
+from passbg.passport import digital
+from passbg.passport import sheets as printsheet
+from passbg.passport.presets import load_presets
 
 CAT = load_presets()
 
@@ -57,7 +59,7 @@ def test_cut_marks_are_drawn_next_to_the_corners():
 
 def test_jpeg_carries_300_dpi():
     lay = printsheet.layout("4x6in", (35, 45))
-    data = printsheet.encode_jpeg(printsheet.render_sheet(_photo(*lay.photo_px), lay))
+    data = printsheet.encode_sheet_jpeg(printsheet.render_sheet(_photo(*lay.photo_px), lay))
     im = Image.open(io.BytesIO(data))
     assert im.size == (1800, 1200) and round(im.info["dpi"][0]) == 300
 
@@ -65,7 +67,7 @@ def test_jpeg_carries_300_dpi():
 @pytest.mark.parametrize("sheet, page_mm", [("10x15", (150, 100)), ("a4", (210, 297))])
 def test_pdf_page_is_the_exact_sheet_and_the_image_is_at_300_dpi(sheet, page_mm):
     lay = printsheet.layout(sheet, (35, 45))
-    pdf = printsheet.encode_pdf(printsheet.render_sheet(_photo(*lay.photo_px), lay), lay)
+    pdf = printsheet.encode_sheet_pdf(printsheet.render_sheet(_photo(*lay.photo_px), lay), lay)
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     box = [float(v) for v in re.search(rb"/MediaBox \[([^\]]+)\]", pdf).group(1).split()]
     assert box[2] / 72 * 25.4 == pytest.approx(page_mm[0], abs=1e-3)

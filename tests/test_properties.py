@@ -12,14 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from passbg import composite as comp
-from passbg import subjects
-from passbg.decode import decode_image
-from passbg.errors import InputError
-from passbg.models import parse_manifest
-from passbg.preprocess import to_tensor
-from passbg.segment import postprocess
 from PIL import Image
+
+from passbg.core import composite as comp
+from passbg.core import foreground, subjects
+from passbg.core.decode import decode_image
+from passbg.core.matte import postprocess
+from passbg.core.models import parse_manifest
+from passbg.core.preprocess import to_tensor
+from passbg.errors import InputError
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 sides = st.integers(min_value=1, max_value=48)
@@ -51,7 +52,7 @@ def spec(postprocess_method: str, divide_by="image_max"):
 @given(photo_and_alpha())
 def test_foreground_is_finite_in_range_and_exact_where_opaque(data):
     rgb, alpha = data
-    fg = comp.estimate_foreground(rgb, alpha)
+    fg = foreground.estimate_foreground(rgb, alpha)
     assert fg.shape == rgb.shape and fg.dtype == np.float32
     assert np.isfinite(fg).all() and fg.min() >= 0.0 and fg.max() <= 1.0
     opaque = alpha >= 1.0
@@ -62,7 +63,7 @@ def test_foreground_is_finite_in_range_and_exact_where_opaque(data):
 @given(photo_and_alpha(), colours)
 def test_composite_and_cutout_have_the_right_shape_and_exact_ends(data, bg):
     rgb, alpha = data
-    fg = comp.estimate_foreground(rgb, alpha)
+    fg = foreground.estimate_foreground(rgb, alpha)
     out = comp.composite(fg, alpha, bg)
     assert out.shape == rgb.shape and out.dtype == np.uint8
     assert (out[alpha == 0.0] == np.array(bg, np.uint8)).all(), "alpha 0 is the background exactly"
@@ -76,8 +77,8 @@ def test_composite_and_cutout_have_the_right_shape_and_exact_ends(data, bg):
 @given(photo_and_alpha(binary=True), colours)
 def test_compositing_is_idempotent_for_alpha_0_and_1(data, bg):
     rgb, alpha = data
-    once = comp.composite(comp.estimate_foreground(rgb, alpha), alpha, bg)
-    twice = comp.composite(comp.estimate_foreground(once, alpha), alpha, bg)
+    once = comp.composite(foreground.estimate_foreground(rgb, alpha), alpha, bg)
+    twice = comp.composite(foreground.estimate_foreground(once, alpha), alpha, bg)
     np.testing.assert_array_equal(twice, once)
 
 

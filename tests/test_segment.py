@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from passbg import matte
-from passbg.decode import decode_image
-from passbg.models import parse_manifest
-from passbg.preprocess import to_tensor
-from passbg.segment import postprocess
 from PIL import Image, ImageFilter
+
+from passbg.core import matte
+from passbg.core.decode import decode_image
+from passbg.core.matte import postprocess
+from passbg.core.models import parse_manifest
+from passbg.core.preprocess import to_tensor
 
 SPEC_JSON = {
     "models": [

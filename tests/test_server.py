@@ -1,6 +1,6 @@
 """The reference endpoint (server/): rembg's API, its limits, and how it behaves under load.
 
-Each test talks HTTP to a real `python -m server` process on a loopback port (u2netp keeps it quick).
+Each test talks HTTP to a real `python -m passbg_server` process on a loopback port (u2netp keeps it quick).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the server package lives beside py/, not inside it
+from passbg_server.load import Reply, encode_form, post, run_load
 
-from server.load import Reply, encode_form, post, run_load  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 PAGE_ORIGIN = "http://127.0.0.1:8123"
 MAX_MB = 2
@@ -54,7 +54,7 @@ class Server:
 
 
 def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Server:
-    """`python -m server` on a free port, run in an empty folder with an empty TMPDIR (to see that
+    """`python -m passbg_server` on a free port, run in an empty folder with an empty TMPDIR (to see that
     nothing is written), logging to tmp/server.log. Waits for /health."""
     port = free_port()
     workdir = tmp / "cwd"
@@ -62,7 +62,7 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Se
     log = tmp / "server.log"
     full_env = {**os.environ, "TMPDIR": str(workdir / "tmp"), "PYTHONPATH": f"{REPO}:{REPO / 'py'}",
                 "PASSBG_MODELS_DIR": str(REPO / "static" / "models"), **(env or {})}
-    cmd = [sys.executable, "-m", "server", "--port", str(port), "--model", "u2netp", "--threads", "1",
+    cmd = [sys.executable, "-m", "passbg_server", "--port", str(port), "--model", "u2netp", "--threads", "1",
            "--origin", PAGE_ORIGIN, "--max-mb", str(MAX_MB), "--max-megapixels", str(MAX_MEGAPIXELS),
            "--queue", str(QUEUE), *args]
     proc = subprocess.Popen(cmd, cwd=workdir, env=full_env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

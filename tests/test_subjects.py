@@ -1,10 +1,11 @@
-"""passbg.subjects: nobody, one person, several people, a small person — read from the matte's shape."""
+"""passbg.core.subjects: nobody, one person, several people, a small person — read from the matte's shape."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from passbg import subjects
+
+from passbg.core import subjects
 from passbg.errors import InputError
 
 
@@ -28,7 +29,7 @@ def test_one_person_is_one_head_and_no_note():
 
 def test_two_people_whose_shoulders_touch_are_two_heads():
     alpha = np.maximum(person(600, 1000, 0.3), person(600, 1000, 0.7))
-    from passbg.regions import label
+    from passbg.numeric.labels import label
 
     assert label(alpha > 0.5).count == 1, "the silhouettes touch: one connected region"
     s = subjects.analyse(alpha)

@@ -1,5 +1,5 @@
 """`python -m passbg` runs the command-line tool."""
 
-from passbg.cli import main
+from passbg.app.cli import main
 
 raise SystemExit(main())

@@ -1,8 +1,8 @@
-# Entry point of the page's Python worker: exposes passbg.web's functions to the page.
+# Entry point of the page's Python worker: exposes passbg.app.web's functions to the page.
 # Everything heavy (Python, numpy, onnxruntime-web) runs here, off the main thread.
 from pyscript import sync
 
-from passbg import web
+from passbg.app import web
 
 web.set_progress(sync.progress)
 sync.init = web.init

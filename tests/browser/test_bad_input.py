@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import _load_build_module, open_app, process_photo, status_of, wait_for_status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "corpus"))

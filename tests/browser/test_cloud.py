@@ -2,7 +2,7 @@
 
 Endpoints are real HTTP servers on loopback: a recording endpoint in this process (it answers with a
 real mask from the passbg core, or misbehaves on purpose, per path), our reference server
-(`python -m server`), and PyPI's rembg (`rembg s`) in its own venv.
+(`python -m passbg_server`), and PyPI's rembg (`rembg s`) in its own venv.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FINISHED_STATES, open_app, wait_for_status
-from passbg import checks
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))  # the server package lives beside py/
+from conftest import FINISHED_STATES, open_app, wait_for_status
+from passbg.quality import checks
+from passbg_server.engine import Engine
+from passbg_server.form import boundary_of, parse_form
 
-from server.engine import Engine  # noqa: E402
-from server.form import boundary_of, parse_form  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+
 
 BAD_PHOTO = "usc_A000370.jpg"  # u2netp scores it below the default threshold (head touches the side)
 SECRET_MAKE = "SecretCam 9000"
@@ -146,7 +146,7 @@ def fresh(recorder: Recorder) -> Recorder:
 def with_settings(page, **settings) -> None:
     """Store cloud settings before the page's first script runs (as if saved on an earlier visit), and
     count the results the page shows."""
-    page.add_init_script(f"localStorage.setItem('passbg.cloud', {json.dumps(json.dumps(settings))})")
+    page.add_init_script(f"localStorage.setItem('passbg.app.cloud', {json.dumps(json.dumps(settings))})")
     page.add_init_script("window.__results = 0; addEventListener('passbg:result', () => window.__results++)")
 
 
@@ -445,7 +445,7 @@ def reference_server(site_url, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     origin = site_url.rstrip("/")
     env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'py'}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port), "--model", "u2netp", "--threads", "1",
+        [sys.executable, "-m", "passbg_server", "--port", str(port), "--model", "u2netp", "--threads", "1",
          "--origin", origin], cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_http(port, "/health", proc, log)
     yield f"http://127.0.0.1:{port}", log

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, SITE, _load_build_module, wait_for_status
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, SITE, _load_build_module, wait_for_status
 
 PORTRAIT = "usc_B001285.jpg"
 FAST_MODEL = "u2netp"  # 4.6 MB, stored when first used
@@ -342,12 +343,13 @@ def test_a_rebuild_downloads_only_the_changed_file_and_an_interrupted_update_cha
     assert "rebuilt" not in page.evaluate("fetch('static/app/app.css').then(r => r.text())")
     assert stored(page)[f"passbg-{old_build}"]["precache.json"] == "", "the old copy is still complete"
 
-    # The connection is back: only the changed file (and the two files that announce a build) is fetched.
+    # The connection is back: only the changed file (and the two files that announce a build, and the
+    # script the new sw.js imports) is fetched.
     server.broken = set()
     server.log.clear()
     page.evaluate("passbgOffline.registration.update()")
     assert wait_offline_state(page, ("update-ready",), 120) == "update-ready"
-    assert sorted(server.log) == ["precache.json", "static/app/app.css", "sw.js"]
+    assert sorted(server.log) == ["precache.json", "static/app/app.css", "static/app/sha256.js", "sw.js"]
     assert "new version is ready" in page.inner_text("[data-testid=offline-status]")
 
     with page.expect_navigation():

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from conftest import (
     browser_alpha,
     external_requests,
@@ -18,7 +20,6 @@ from conftest import (
     status_of,
     wait_for_status,
 )
-from PIL import Image
 
 PORTRAIT = "usc_S001159.jpg"  # 1280x1600, long loose dark hair, glasses, earrings, busy backdrop
 
@@ -26,7 +27,7 @@ PORTRAIT = "usc_S001159.jpg"  # 1280x1600, long loose dark hair, glasses, earrin
 @pytest.fixture(scope="module")
 def cpython_results(manifest, ort_backend, portraits_dir: Path):
     """The CPython pipeline's results for the same photo, per model id (computed on demand)."""
-    from passbg import pipeline
+    from passbg.core import pipeline
 
     cache: dict[tuple[str, str], pipeline.Result] = {}
 

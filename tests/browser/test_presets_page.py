@@ -10,10 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import external_requests, open_app, process_photo
-from passbg import digital, passport, printsheet
-from passbg.presets import load_presets
 from PIL import Image
+
+from conftest import external_requests, open_app, process_photo
+from passbg.passport import digital
+from passbg.passport import photo as passport
+from passbg.passport import sheets as printsheet
+from passbg.passport.presets import load_presets
 
 CATALOGUE = load_presets()
 FORBIDDING = [p for p in CATALOGUE.presets if p.forbids_replacement]
@@ -62,7 +65,7 @@ def test_every_forbidding_preset_shows_its_rule_before_any_download(page, site_u
 @pytest.fixture(scope="module")
 def cpython_landmarks(manifest, ort_backend, portraits_dir):
     """CPython's segmentation (U2-Net-p) and face landmarks for a portrait, as the CLI computes them."""
-    from passbg import pipeline
+    from passbg.core import pipeline
 
     finder = passport.ort_face_finder(manifest)
 
@@ -135,7 +138,7 @@ def test_downloads_have_the_exact_geometry(page, site_url, portraits_dir, tmp_pa
             assert sorted(img.size) == sorted(sheet_px)
             assert img.info["dpi"] == pytest.approx((300, 300))
         last = page.evaluate("() => window.passbgPresets.lastDownload")
-        lay = printsheet.layout(passport.sheet_id(sheet), (35, 45), caption="x")
+        lay = printsheet.layout(printsheet.sheet_id(sheet), (35, 45), caption="x")
         assert last["copies"] == lay.copies == 8 and tuple(last["photo_px"]) == photo_px
         assert [tuple(p) for p in last["positions"]] == list(lay.positions)
 

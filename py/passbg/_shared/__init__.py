@@ -1,0 +1,1 @@
+"""Private helpers shared by every layer of passbg (no numeric or domain code)."""

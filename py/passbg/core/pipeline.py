@@ -1,0 +1,194 @@
+"""The whole job, split around the model call so the browser can await inference in between:
+
+    prepared = prepare(data, spec)                 # decode + tensor
+    raw = backend.run(spec, prepared.tensor)       # the model (awaited in the browser)
+    result = finish(prepared, raw, "light-grey")   # alpha, foreground colours, composite
+
+`process` does all three with a synchronous backend. Timings are wall-clock milliseconds per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+from passbg.core import composite as comp
+from passbg.core import foreground, subjects
+from passbg.core.backend import Backend
+from passbg.core.backgrounds import Background, resolve_background
+from passbg.core.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image
+from passbg.core.encode import encode_jpeg, encode_png
+from passbg.core.matte import photo_alpha
+from passbg.core.models import ModelSpec
+from passbg.core.preprocess import to_tensor
+from passbg.errors import InputError
+
+# Below this many pixels on the short side, or beyond this long:short ratio, a picture cannot hold a
+# head-and-shoulders photo; refusing says so instead of a meaningless "no person found".
+MIN_SIDE = 64
+MAX_ASPECT = 6.0
+
+STAGES = ("decode", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
+
+
+class Stopwatch:
+    """Adds elapsed milliseconds to timings[stage] (adds, so repeated encodes accumulate)."""
+
+    def __init__(self, timings: dict[str, float], stage: str) -> None:
+        self.timings, self.stage = timings, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self.start) * 1000.0
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + elapsed
+
+
+@dataclass
+class Prepared:
+    """A decoded photo and its model input. tensor: float32 (1, 3, h, w)."""
+
+    image: DecodedImage
+    spec: ModelSpec
+    tensor: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """alpha: float32 (H, W) in [0, 1]; foreground: float32 (H, W, 3) in [0, 1]; composite: uint8
+    (H, W, 3) over `background`. H, W = the working size of `image`. The cut-out and the encoded files
+    are computed on first use."""
+
+    image: DecodedImage
+    model_id: str
+    alpha: np.ndarray
+    foreground: np.ndarray
+    background: Background
+    composite: np.ndarray
+    timings: dict[str, float]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Plain-words remarks for the user: how the photo was read, and what the matte shows (e.g. more
+        than one person). Kept on `image.notes`, where the page reads them."""
+        return self.image.notes
+
+    @cached_property
+    def cutout(self) -> np.ndarray:
+        """uint8 (H, W, 4) RGBA, straight alpha."""
+        with Stopwatch(self.timings, "composite"):
+            return comp.cutout_rgba(self.foreground, self.alpha)
+
+    def on_background(self, background: str | tuple[int, int, int] | Background) -> np.ndarray:
+        """The composite over another background, uint8 (H, W, 3), reusing alpha and foreground."""
+        bg = resolve_background(background)
+        with Stopwatch(self.timings, "composite"):
+            return comp.composite(self.foreground, self.alpha, bg.rgb)
+
+    def jpeg(self, *, quality: int = 95, dpi: int | None = None) -> bytes:
+        """The composite as JPEG bytes."""
+        with Stopwatch(self.timings, "encode"):
+            return encode_jpeg(self.composite, quality=quality, dpi=dpi)
+
+    def png(self, *, dpi: int | None = None) -> bytes:
+        """The composite as PNG bytes."""
+        with Stopwatch(self.timings, "encode"):
+            return encode_png(self.composite, dpi=dpi)
+
+    def cutout_png(self, *, dpi: int | None = None) -> bytes:
+        """The transparent cut-out as PNG bytes."""
+        cutout = self.cutout
+        with Stopwatch(self.timings, "encode"):
+            return encode_png(cutout, dpi=dpi)
+
+
+def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
+    """Decode photo bytes and build the model's input tensor. Raises InputError for unusable photos."""
+    timings: dict[str, float] = {}
+    with Stopwatch(timings, "decode"):
+        image = decode_image(data, max_side=max_side)
+    check_usable(image)
+    with Stopwatch(timings, "preprocess"):
+        tensor = to_tensor(image.rgb, spec)
+    return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
+
+
+def check_usable(image: DecodedImage) -> None:
+    """Refuse pictures whose shape cannot hold a portrait, naming the shape. Raises InputError."""
+    width, height = image.original_size
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InputError(
+            f"The picture is {width} x {height} pixels: a long narrow strip, not a photo of a person. "
+            "Use a photo (about 3:4, portrait orientation) showing your head and shoulders."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InputError(
+            f"The picture is only {width} x {height} pixels, too small to show a person. "
+            "Use the original photo from the camera (at least 600 x 600 pixels)."
+        )
+
+
+def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
+    """Model output -> alpha float32 (H, W) in [0, 1] at the prepared photo's working size
+    (passbg.core.matte.photo_alpha)."""
+    image = prepared.image
+    return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
+
+
+def finish(
+    prepared: Prepared,
+    raw: np.ndarray,
+    background: str | tuple[int, int, int] | Background = "white",
+    *,
+    inference_ms: float | None = None,
+) -> Result:
+    """Model output -> alpha at photo size -> foreground colours -> composite over `background`.
+
+    raw: the model's output (anything squeezing to (h, w)). inference_ms: how long the caller's model
+    call took, recorded under "inference".
+    """
+    bg = resolve_background(background)  # fail on a bad colour before the expensive steps
+    timings = dict(prepared.timings)
+    if inference_ms is not None:
+        timings["inference"] = inference_ms
+    image = prepared.image
+    with Stopwatch(timings, "upsample"):
+        alpha = matte(prepared, raw)
+        found = subjects.analyse(alpha)
+    subjects.require_person(found)
+    image = replace(image, notes=image.notes + tuple(found.notes()))
+    with Stopwatch(timings, "foreground"):
+        fg = foreground.estimate_foreground(image.rgb, alpha)
+    with Stopwatch(timings, "composite"):
+        out = comp.composite(fg, alpha, bg.rgb)
+    return Result(
+        image=image,
+        model_id=prepared.spec.id,
+        alpha=alpha,
+        foreground=fg,
+        background=bg,
+        composite=out,
+        timings=timings,
+    )
+
+
+def process(
+    data: bytes,
+    backend: Backend,
+    spec: ModelSpec,
+    background: str | tuple[int, int, int] | Background = "white",
+    *,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> Result:
+    """prepare -> backend.run -> finish, for synchronous backends (CPython)."""
+    resolve_background(background)
+    prepared = prepare(data, spec, max_side=max_side)
+    start = time.perf_counter()
+    raw = backend.run(spec, prepared.tensor)
+    inference_ms = (time.perf_counter() - start) * 1000.0
+    return finish(prepared, raw, background, inference_ms=inference_ms)

@@ -1,0 +1,174 @@
+"""Checks of the colour at the outline: a fringe of the old background (halo), a colour fringe against
+the new background (delta E), an outline that runs where the photo shows no edge, a blurred outline."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from passbg.numeric.boxfilter import weighted_box_mean
+from passbg.numeric.colour import ciede2000, srgb_u8_to_lab
+from passbg.numeric.labels import dilate, erode
+from passbg.quality.config import CheckResult, Config, make_result
+from passbg.quality.scene import (
+    QUARTER,
+    Scene,
+    coarse_all,
+    coarse_any,
+    coarse_mean,
+    delta_e_over,
+    place_words,
+)
+
+
+def check_halo_old_background(scene: Scene, cfg: Config) -> CheckResult:
+    """Share of the 1-4 px band outside the a=0.5 contour whose final colour comes from the OLD background.
+
+    B_old is the local mean of the original photo in a ring further out (where a ~ 0), F the local mean just
+    inside. Each band pixel's final colour C is unmixed by least squares into C - T = wf (F - T) + wb (B - T);
+    a pixel counts as fringe when wb is large and visibly changes its colour. Pixels where the old background
+    cannot be told apart from the target or from the person are left out (there a fringe cannot be seen)."""
+    c = cfg["checks"]["halo_old_background"]
+    b0, b1 = c["band_px"]
+    f0, f1 = c["far_px"]
+    i0, i1 = c["inner_px"]
+    m = scene.mask
+    band = scene.grown(b1) & ~scene.grown(b0 - 1)
+    # Local means of the old background (far ring, a ~ 0) and of the person (inner ring, a ~ 1) are smooth,
+    # so they are taken on a coarse grid of QUARTER-px blocks and read back at the band pixels.
+    q = QUARTER
+    any_q = coarse_any(m, q)
+    all_q = coarse_all(m, q)
+    far = dilate(any_q, -(-f1 // q)) & ~dilate(any_q, -(-f0 // q) - 1) & ~coarse_any(scene.alpha >= 0.05, q)
+    inner = erode(all_q, max(i0 // q, 0)) & ~erode(all_q, -(-i1 // q)) & coarse_all(scene.alpha > 0.95, q)
+    orig_q = coarse_mean(scene.original, q).astype(np.float32) / 255.0
+    r = max(-(-f1 // q), 3)
+    b_old_q, wb_q = weighted_box_mean(orig_q, far, r)
+    f_est_q, wf_q = weighted_box_mean(orig_q, inner, r)
+    ys, xs = np.nonzero(band)
+    yq, xq = ys // q, xs // q
+    ok = (wb_q[yq, xq] > 0) & (wf_q[yq, xq] > 0)
+    sel = np.zeros_like(band)
+    sel[ys[ok], xs[ok]] = True
+    yq, xq = yq[ok], xq[ok]
+    t = scene.target / 255.0
+    cpx = scene.composite[sel].astype(np.float32) / 255.0
+    y = cpx - t
+    d_f = f_est_q[yq, xq] - t
+    d_b = b_old_q[yq, xq] - t
+    gap = float(c["min_colour_gap"])
+    nb = np.sqrt((d_b * d_b).sum(1))
+    nf = np.sqrt((d_f * d_f).sum(1))
+    cos = (d_f * d_b).sum(1) / np.maximum(nb * nf, 1e-9)
+    posed = (nb >= gap) & ((nf < gap) | (cos * cos < 0.95))
+    lam = 1e-3  # keeps wf at 0 when F is the target colour (then only wb is asked)
+    a11 = (d_f * d_f).sum(1) + lam
+    a12 = (d_f * d_b).sum(1)
+    a22 = nb * nb + lam
+    r1 = (d_f * y).sum(1)
+    r2 = (d_b * y).sum(1)
+    det = a11 * a22 - a12 * a12
+    w_b = np.clip((a11 * r2 - a12 * r1) / np.maximum(det, 1e-12), 0.0, 1.0)
+    fringe_px = posed & (w_b >= c["share_visible"]) & (w_b * nb >= 0.5 * gap)
+    n_posed = int(posed.sum())
+    value = float(fringe_px.sum() / n_posed) if n_posed >= 30 else 0.0
+    where = np.zeros_like(m)
+    where[sel] = fringe_px
+    place = place_words(scene, where) or "along the outline"
+    return make_result(
+        cfg,
+        "halo_old_background",
+        value,
+        f"A fringe of the old background's colour shows around the outline; zoom in {place}.",
+        "No fringe of the old background was found around the outline."
+        if n_posed >= 30
+        else "The old background is too close to the new colour for a fringe to show.",
+        where,
+        judged_px=n_posed,
+    )
+
+
+def check_halo_delta_e(scene: Scene, cfg: Config) -> CheckResult:
+    """95th percentile CIEDE2000 between the final image and the target colour in the band outside the
+    contour (2-4 px; the first px legitimately mixes person and new background at any soft edge).
+    Hair wisps also legitimately differ from the target here, so this check weighs little."""
+    c = cfg["checks"]["halo_delta_e"]
+    b0, b1 = c["band_px"]
+    band = scene.grown(b1) & ~scene.grown(b0 - 1)
+    if not band.any():
+        return make_result(cfg, "halo_delta_e", 0.0, "", "There is no outline to judge.")
+    value, where = delta_e_over(scene, band, c)
+    return make_result(
+        cfg,
+        "halo_delta_e",
+        value,
+        f"The edge just outside the outline differs clearly from the new background; zoom in "
+        f"{place_words(scene, where) or 'along the outline'}.",
+        "Just outside the outline the image blends into the new background.",
+        where,
+    )
+
+
+def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
+    """Share of the outline below the head that runs where the ORIGINAL photo shows no edge.
+
+    A true outline separates two different colours; where the colour just inside the cut (local mean of
+    the person, a gap of a pixel or two away from the soft edge) and just outside it (local mean of what
+    was removed) are within a few CIEDE2000 units, the cut is a guess: typically a dark suit against a
+    dark wall, cut through where the model lost the shoulder, or a kept patch of background. Only the
+    rows from the shoulders down count: a hair edge legitimately fades into a similar backdrop."""
+    c = cfg["checks"]["outline_without_edge"]
+    gap, radius, min_de = int(c["gap_px"]), int(c["radius_px"]), float(c["min_delta_e"])
+    person = scene.person
+    ys, xs = np.nonzero(scene.person_contour()[scene.shoulder_row :])
+    ys += scene.shoulder_row
+    where = np.zeros_like(person)
+    value = 0.0
+    if ys.size:
+        # Only rows from the shoulders down (plus the windows' reach) are needed: the same values at a
+        # fraction of the work.
+        r0 = max(0, scene.shoulder_row - 2 * (radius + gap) - 1)
+        lab = srgb_u8_to_lab(scene.original[r0:]).astype(np.float32)
+        inside = erode(person[r0:], gap)
+        outside = ~dilate(scene.mask[r0:], gap)
+        mean_in, w_in = weighted_box_mean(lab, inside, radius + gap)
+        mean_out, w_out = weighted_box_mean(lab, outside, radius + gap)
+        both = (w_in[ys - r0, xs] > 0) & (w_out[ys - r0, xs] > 0)
+        ys, xs = ys[both], xs[both]
+        if ys.size:
+            de = ciede2000(mean_in[ys - r0, xs], mean_out[ys - r0, xs])
+            flat = de < min_de
+            value = float(flat.mean())
+            where[ys[flat], xs[flat]] = True
+            where = dilate(where, 2)
+    return make_result(
+        cfg,
+        "outline_without_edge",
+        value,
+        f"The outline {place_words(scene, where) or 'below the head'} runs where the photo shows no edge "
+        "(for example a dark suit against a dark wall): part of the clothing may have been cut away, or "
+        "background kept.",
+        "The outline follows visible edges in the photo.",
+        where,
+    )
+
+
+def check_blurred_outline(scene: Scene, cfg: Config) -> CheckResult:
+    """Mean width in px (working resolution) of the half-transparent band (0.2 < a < 0.8) per outline pixel.
+
+    A sharp photo's outline, hair included, goes from person to background in a pixel or two; a model
+    that is unsure (or works at a low resolution, like U2-Net-p at 320 px) smears it over many, and the
+    smear carries the old background's colour as a haze around the head (seen on the evaluation
+    composites as the commonest artefact the other checks missed)."""
+    a = scene.alpha
+    soft = (a > 0.2) & (a < 0.8)
+    value = float(soft.sum() / max(int(scene.person_contour().sum()), 1))
+    return make_result(
+        cfg,
+        "blurred_outline",
+        value,
+        f"The outline is blurred: it fades over about {value:.0f} px instead of a pixel or two, so a haze "
+        "of the old background can show around you.",
+        "The outline is as sharp as the photo.",
+        soft & scene.grown(2),
+        width_px=value,
+    )
