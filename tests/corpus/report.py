@@ -4,7 +4,7 @@
 
 Prints a Markdown table: input, what it is, outcome (result / refused / FAILED), the message or notes the
 user read, wall time and peak resident memory of the whole `python -m passbg` process (from wait4's
-ru_maxrss, so it includes Python, numpy, onnxruntime and the model). tests/test_corpus_cli.py uses the
+ru_maxrss, so it includes Python, numpy, onnxruntime and the model). tests/app/test_corpus_cli.py uses the
 same runner and checks every row against the corpus's expectations.
 """
 

@@ -18,7 +18,7 @@ from passbg.numeric.boxfilter import box_mean
 from passbg.numeric.strips import row_strips
 
 # Blur passes as (radius in pixels, block): large radius first. The published pair is (90, 6); two more,
-# finer passes halve the colour error in soft edges on the synthetic tests (tests/test_composite.py).
+# finer passes halve the colour error in soft edges on the synthetic tests (tests/core/test_composite.py).
 # The first pass may have block b > 1: it blurs b x b block means with radius radius / b, brought back to
 # full size bilinearly. Its 90-px window is so wide that the coarse grid gives the same local means (the
 # finer passes that follow restore the detail), at a sixteenth of the work and memory.

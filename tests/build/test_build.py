@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "site"
 CACHE = REPO / ".cache"
 PINS = json.loads((REPO / "build" / "pins.json").read_text())["files"]

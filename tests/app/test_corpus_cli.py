@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "corpus"))
 import make_corpus  # noqa: E402
 import report  # noqa: E402
 
@@ -106,7 +106,7 @@ def test_decoding_48_megapixels_stays_within_a_bounded_memory(corpus: Path):
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print((after - before) / 1024, image.size[0], image.size[1])\n"
     )
-    py = str(Path(__file__).resolve().parents[1] / "py")
+    py = str(Path(__file__).resolve().parents[2] / "py")
     out = subprocess.run(
         [sys.executable, "-c", code, str(corpus / "48mp.jpg")],
         capture_output=True, text=True, check=True, env={"PYTHONPATH": py},

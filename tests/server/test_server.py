@@ -23,7 +23,7 @@ from PIL import Image
 
 from passbg_server.load import Reply, encode_form, post, run_load
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 PAGE_ORIGIN = "http://127.0.0.1:8123"

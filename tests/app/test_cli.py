@@ -14,7 +14,7 @@ from PIL import Image
 
 from passbg.app.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAST = ["--model", "u2netp", "--max-side", "400"]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from passbg.core import decode, preprocess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WIDEN = REPO / "static" / "app" / "onnx-widen.mjs"
 PHOTO = "usc_S001159.jpg"  # long loose hair against a busy backdrop: the soft edges that matter
 
