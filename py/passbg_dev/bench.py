@@ -562,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "ours_js_heap": ours_heap, "peer_peak": peer_mem.peak,
                                   "peer_js_heap": peer_heap}
                 info = {"model": args.model, "ours": ours.info, "peer": peer.info, "threads": threads,
-                        "load": load, "command": "python -m passbg_dev.bench " + " ".join(argv or sys.argv[1:])}
+                        "load": load,
+                        "command": "python -m passbg_dev.bench " + " ".join(argv or sys.argv[1:])}
                 if args.link_mbit > 0:
                     cold.update(link_mbit=args.link_mbit, **cold_over_link(
                         pw, workdir, args.model, photos[0], args.link_mbit))

@@ -134,7 +134,9 @@ def run(runs: int, chromium: str, timeout_s: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m passbg_dev.startup", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m passbg_dev.startup", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of each kind (default 3; median shown)")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for one start")

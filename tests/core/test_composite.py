@@ -15,7 +15,6 @@ from hypothesis.extra.numpy import arrays
 from passbg.core import foreground as composite_module
 from passbg.core.composite import composite, cutout_rgba
 from passbg.core.foreground import estimate_foreground
-from passbg.numeric.boxfilter import box_mean
 
 WHITE = (255, 255, 255)
 LIGHT_GREY = (217, 217, 217)
@@ -145,30 +144,6 @@ def test_cutout_has_straight_alpha(alpha, fg):
     # Straight alpha: colour channels hold the foreground colour itself, not colour x alpha.
     assert np.array_equal(rgba[..., :3], np.rint(fg * 255).astype(np.uint8))
     assert np.array_equal(rgba[..., 3], np.rint(alpha * 255).astype(np.uint8))
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    x=arrays(
-        np.float32, st.tuples(st.integers(1, 12), st.integers(1, 12)), elements=st.floats(0, 1, width=32)
-    ),
-    radius=st.integers(0, 15),
-)
-def test_box_mean_is_the_mean_over_the_clipped_window(x, radius):
-    got = box_mean(x, radius)
-    height, width = x.shape
-    for y in range(height):
-        for x0 in range(width):
-            window = x[max(0, y - radius) : y + radius + 1, max(0, x0 - radius) : x0 + radius + 1]
-            assert got[y, x0] == pytest.approx(float(window.mean()), abs=1e-5)
-
-
-def test_box_mean_handles_colour_channels_independently():
-    rng = np.random.default_rng(1)
-    image = rng.random((20, 30, 3), dtype=np.float32)
-    got = box_mean(image, 3)
-    for c in range(3):
-        assert np.allclose(got[..., c], box_mean(np.ascontiguousarray(image[..., c]), 3), atol=1e-6)
 
 
 def test_foreground_in_strips_equals_the_whole_photo_at_once(monkeypatch):

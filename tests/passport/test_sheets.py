@@ -1,4 +1,4 @@
-"""Print sheets and digital files: exact geometry at 300 dpi, exact PDF page size, JPEG within kB limits."""
+"""Print sheets: exact geometry at 300 dpi, exact PDF page size, the sheet names users may give."""
 
 import io
 import re
@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from passbg.errors import InputError
-from passbg.passport import digital
 from passbg.passport import sheets as printsheet
 from passbg.passport.presets import load_presets
 
@@ -91,50 +90,20 @@ def test_unknown_sheet_is_refused():
         printsheet.layout("letter", (35, 45))
 
 
-# ---- digital files ------------------------------------------------------------------------------------
-
-def _portrait_like(w, h, seed=1):
-    """Smooth gradients plus fine noise: compresses like a photo (size depends strongly on quality)."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
-    base = np.stack([200 * xx + 30, 180 * yy + 40, 120 * (xx + yy) / 2 + 60], -1)
-    noise = np.random.default_rng(seed).normal(0, 12, (h, w, 3))
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
+@pytest.mark.parametrize(
+    "name, sid", [("10x15", "10x15"), ("4x6", "4x6in"), ("4X6IN", "4x6in"), (" a4 ", "a4")]
+)
+def test_sheet_names_and_aliases_resolve_to_the_sheets_json_id(name, sid):
+    assert printsheet.sheet_id(name) == sid
 
 
-@pytest.mark.parametrize("preset_id, size", [("us-passport", (600, 600)), ("uk-passport", (600, 772)),
-                                             ("in-passport", (630, 810)), ("cn-visa", (354, 515)),
-                                             ("jp-passport", (600, 730))])
-def test_target_pixel_size_meets_the_preset(preset_id, size):
-    assert digital.target_size(CAT.get(preset_id)) == size
+def test_an_unknown_sheet_name_is_refused_naming_the_choices():
+    with pytest.raises(InputError, match="Choose 10x15, 4x6 or a4"):
+        printsheet.sheet_id("letter")
 
 
-@pytest.mark.parametrize("max_kb", [60, 120, 240])
-def test_jpeg_search_finds_the_highest_quality_under_the_limit(max_kb):
-    img = _portrait_like(600, 600)
-    out = digital.best_jpeg(img, (None, max_kb))
-    assert out.within_limits and out.bytes <= max_kb * 1000
-    if out.quality < digital.QUALITY_RANGE[1]:  # one step up would not fit: the search found the top
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=out.quality + 1, subsampling=2, optimize=True,
-                                  dpi=(300, 300))
-        assert buf.tell() > max_kb * 1000
-
-
-def test_limit_that_cannot_be_met_is_reported():
-    out = digital.best_jpeg(_portrait_like(1200, 1200), (None, 5))
-    assert not out.within_limits and "lowest sensible quality" in out.message
-
-
-def test_lower_limit_is_met_or_reported():
-    flat = np.full((771, 600, 3), 235, np.uint8)  # a flat image compresses to a few kB
-    out = digital.best_jpeg(flat, (50, 10240))
-    assert not out.within_limits and "less than the 50 kB" in out.message
-    busy = digital.best_jpeg(_portrait_like(600, 771), (50, 10240))
-    assert busy.within_limits and busy.bytes >= 50 * 1024
-
-
-def test_uk_digital_file_from_a_crop():
-    uk = CAT.get("uk-passport")
-    out = digital.digital_file(_portrait_like(413, 531), uk)
-    assert out.size_px == (600, 772) and Image.open(io.BytesIO(out.data)).size == (600, 772)
-    assert out.within_limits, out.message
+def test_the_menu_lists_every_sheet_once_with_its_label():
+    menu = printsheet.sheet_menu()
+    assert [m["id"] for m in menu] == list(printsheet.sheet_choices()) == ["10x15", "4x6", "a4"]
+    assert all(m["label"] for m in menu)
+    assert {printsheet.sheet_id(m["id"]) for m in menu} == set(printsheet.sheet_ids())

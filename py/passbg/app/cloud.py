@@ -105,7 +105,8 @@ def finish_with_mask(
 
 
 def quality(result: pipeline.Result, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The result's quality as plain data (passbg.quality.report.summary): score, reasons, threshold, checks."""
+    """The result's quality as plain data (passbg.quality.report.summary): score, reasons, threshold,
+    checks."""
     return quality_mod.summary(quality_mod.assess(result, config), config)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from passbg._shared.datafiles import read_text
+from passbg.core.backgrounds import presets as background_presets
 from passbg.errors import InputError, SetupError
 
 REPLACEMENT_VALUES = ("yes", "no", "not-addressed", "no-self-made")
@@ -314,9 +315,7 @@ def parse_presets(data: Any) -> PresetCatalogue:
 
 
 def _background_ids() -> set[str]:
-    text = read_text("backgrounds.json")
-    return {b["id"] for b in json.loads(text)["backgrounds"]}
-
+    return set(background_presets())
 
 def load_presets(text: str | None = None) -> PresetCatalogue:
     """Load the bundled presets (or the given JSON text) and validate every entry."""
