@@ -9,6 +9,13 @@ connectivity, IoU, boundary F) and its composite with the ideal a F + (1 - a) T 
 (a I + (1 - a) T); "ours" is passbg.core.pipeline. Results are labelled bad (MSE > 0.01 or a visible halo) to
 measure how well the quality score ranks them.
 
+Framing (--framing tight,loose): "tight" is the portrait as it is; "loose" puts the same pixels (the
+truth alpha and foreground moved with them) at the bottom middle of a canvas 3x as wide and high, the
+background drawn over the whole canvas, as a phone photo of a person in a room frames them
+(passbg_dev.scenes). Metrics are on the whole picture, so a kept piece of the room counts; each framing is
+reported apart. The background kind "room" (not in the default set) draws a wall, a floor, a door frame
+and a cabinet beside the person: the salient objects a phone photo has.
+
 With --dataset DIR (images/NAME.jpg + alpha/NAME.png, 255 = person) the images are evaluated as they are
 against their own alpha (no compositing; no foreground truth, so the halo label uses the halo check).
 
@@ -45,6 +52,7 @@ from passbg.errors import InputError, PassbgError, SetupError
 from passbg.numeric.boxfilter import box_mean
 from passbg.quality import checks as qc
 from passbg_dev import evalmetrics as em
+from passbg_dev import scenes
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PORTRAITS = Path(os.environ.get("PASSBG_PORTRAITS", REPO.parent / "shared" / "data" / "portraits"))
@@ -60,6 +68,8 @@ BAD_MSE = 0.01
 # p95 CIEDE2000 between output and ideal in the edge band: a halo anyone sees. At 15 the truth model
 # re-cutting its own composites was "bad" 26 % of the time (outline jitter of a px, not a halo).
 BAD_HALO_DE = 25.0
+FRAMINGS = ("tight", "loose")
+EXTRA_KINDS = ("room",)  # asked for by name only: they need room beside the person (loose framing)
 METRICS = ("sad", "mse", "grad", "conn", "iou", "bf2", "halo_de", "halo_ideal", "score")
 
 
@@ -74,6 +84,7 @@ class Item:
     rgb: np.ndarray  # uint8 (H, W, 3), what `data` decodes to
     alpha: np.ndarray  # truth float32 (H, W)
     fg: np.ndarray | None  # truth foreground float32 (H, W, 3) in [0, 1], None for a dataset
+    framing: str = "tight"  # "tight" (as the portrait is) or "loose" (scenes.frame_loose)
 
 
 @dataclass
@@ -88,6 +99,7 @@ class Row:
     failed_checks: list[str] = field(default_factory=list)
     checks: dict[str, float] = field(default_factory=dict)  # check id -> measured value
     split: str = "all"  # "calibration" or "held-out" with --holdout
+    framing: str = "tight"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,9 +137,9 @@ def flawed_truth(truth_model: str) -> dict[str, str]:
     return dict(data["flawed_truth"].get(truth_model, {}))
 
 
-# The truth recipe is frozen here, apart from passbg.core.matte: were the truth made by the pipeline under test,
-# every change to the pipeline would move the truth with it (a refinement applied to its own output is
-# then judged against itself). The recipe is the pipeline as it was when the evaluation was set up:
+# The truth recipe is frozen here, apart from passbg.core.matte: were the truth made by the pipeline
+# under test, every change to the pipeline would move the truth with it (a refinement applied to its own
+# output is then judged against itself). The recipe is the pipeline as it was when the evaluation was set up:
 # the model's output with a level stretch (0.02, 0.90) at model resolution, bicubic to the photo, and
 # blur-fusion foreground colours. Its name is part of the cache key.
 TRUTH_LEVELS = (0.02, 0.90)
@@ -231,20 +243,48 @@ def make_background(kind: str, rgb: np.ndarray, alpha: np.ndarray, fg: np.ndarra
         cast = _box_blur(cast, max(2, w // 60))
         wall = np.broadcast_to(np.array(SHADOW_WALL, np.float32), (h, w, 3))
         return wall * (1.0 - 0.45 * cast[..., None])
+    if kind == "room":
+        # The person's box on this canvas: where the truth has any alpha (a loose framing's placement).
+        rows, cols = np.nonzero(alpha.any(axis=1))[0], np.nonzero(alpha.any(axis=0))[0]
+        if not rows.size:
+            rows, cols = np.array([0, h - 1]), np.array([0, w - 1])
+        box = scenes.Placement(
+            int(rows[0]), int(cols[0]), int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+        )
+        return scenes.room_background((h, w), box, seed)
     raise ValueError(f"unknown background kind {kind!r}")
 
 
+def framed(framing: str, alpha: np.ndarray, fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The truth (alpha float32 (H, W), foreground float32 (H, W, 3)) of a portrait under `framing`."""
+    if framing == "tight":
+        return alpha, fg
+    if framing == "loose":
+        a, f, _ = scenes.frame_loose(alpha, fg)
+        return a, f
+    raise ValueError(f"unknown framing {framing!r}")
+
+
 def composites(
-    photos: list[Path], kinds: list[str], truth_spec: ModelSpec, backend: Any, cache: Path, tags: dict
+    photos: list[Path],
+    kinds: list[str],
+    truth_spec: ModelSpec,
+    backend: Any,
+    cache: Path,
+    tags: dict,
+    framings: tuple[str, ...] = ("tight",),
 ) -> Iterator[Item]:
     for path in photos:
-        rgb, alpha, fg = truth_for(path, truth_spec, backend, cache)
-        for kind in kinds:
-            seed = zlib.crc32(f"{path.name}/{kind}".encode())
-            bg = make_background(kind, rgb, alpha, fg, seed)
-            a = alpha[..., None]
-            img = np.clip(np.rint(a * fg * 255.0 + (1 - a) * bg), 0, 255).astype(np.uint8)
-            yield Item(path.stem, kind, tags.get(path.name, []), _png(img), img, alpha, fg)
+        rgb0, alpha0, fg0 = truth_for(path, truth_spec, backend, cache)
+        for framing in framings:
+            alpha, fg = framed(framing, alpha0, fg0)
+            for kind in kinds:
+                # The tight seed is the one used before framings existed, so its composites are unchanged.
+                key = f"{path.name}/{kind}" + ("" if framing == "tight" else f"/{framing}")
+                bg = make_background(kind, rgb0, alpha, fg, zlib.crc32(key.encode()))
+                a = alpha[..., None]
+                img = np.clip(np.rint(a * fg * 255.0 + (1 - a) * bg), 0, 255).astype(np.uint8)
+                yield Item(path.stem, kind, tags.get(path.name, []), _png(img), img, alpha, fg, framing)
 
 
 def dataset_items(root: Path, n: int, seed: int) -> Iterator[Item]:
@@ -335,7 +375,10 @@ def evaluate_item(
         failed = [r.id for r in report.results if not r.passed]
         values = {r.id: r.value for r in report.results}
         bad = is_bad(metrics, report)
-        rows.append(Row(spec.id, variant, item.name, item.kind, item.tags, metrics, bad, failed, values))
+        rows.append(
+            Row(spec.id, variant, item.name, item.kind, item.tags, metrics, bad, failed, values,
+                framing=item.framing)
+        )  # fmt: skip
     return rows
 
 
@@ -452,11 +495,18 @@ def _agg(rows: list[Row]) -> dict[str, dict[str, float]]:
     return out
 
 
+def model_key(model: str, framing: str) -> str:
+    """The summary's key for a model under a framing: the bare id for tight (as before framings), else
+    "id · framing", so each framing is reported apart."""
+    return model if framing == "tight" else f"{model} · {framing}"
+
+
 def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[str, Any]:
     threshold = float(cfg["cloud_below"])
-    summary: dict[str, Any] = {"models": {}, "score": {}}
-    for model in sorted({r.model for r in rows}):
-        mrows = [r for r in rows if r.model == model]
+    summary: dict[str, Any] = {"models": {}, "score": {}, "sad_by_framing": {}}
+    groups = sorted({(r.model, r.framing) for r in rows}, key=lambda mf: (mf[0], FRAMINGS.index(mf[1])))
+    for model, framing in groups:
+        mrows = [r for r in rows if r.model == model and r.framing == framing]
         ms: dict[str, Any] = {}
         for variant in ("raw", "ours"):
             vr = [r for r in mrows if r.variant == variant]
@@ -471,7 +521,14 @@ def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[
                 ),
                 "bad_share": float(np.mean([r.bad for r in vr])),
             }
-        summary["models"][model] = ms
+        summary["models"][model_key(model, framing)] = ms
+        for r in mrows:
+            if r.variant == "ours":
+                cell = summary["sad_by_framing"].setdefault(model, {}).setdefault(f"{r.kind} {framing}", [])
+                cell.append(r.metrics["sad"])
+    summary["sad_by_framing"] = {
+        m: {k: float(np.mean(v)) for k, v in cells.items()} for m, cells in summary["sad_by_framing"].items()
+    }
     summary["score"] = {"all": score_stats(rows, cfg)}
     for split in ("calibration", "held-out"):
         part = [r for r in rows if r.split == split]
@@ -537,6 +594,13 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
             p(header)
             for tag, agg in ms["ours"]["by_tag"].items():
                 p(_fmt_row(tag, agg, "mean"))
+    table = summary.get("sad_by_framing", {})
+    if table:
+        cols = list(dict.fromkeys(c for cells in table.values() for c in cells))
+        p("\n== mean SAD of ours by background and framing (lower is better) ==")
+        p(f"  {'model':<16}" + "".join(f"{c:>20}" for c in cols))
+        for m, cells in table.items():
+            p(f"  {m:<16}" + "".join(f"{cells[c]:20.2f}" if c in cells else f"{'-':>20}" for c in cols))
     for split, s in summary["score"].items():
         label = {"all": "all", "calibration": "calibration photos", "held-out": "HELD-OUT photos"}[split]
         p(f"\n== quality score, {label}: {s['n']} results ({s['bad']} bad) ==")
@@ -580,6 +644,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--photos", type=int, default=8, help="number of portraits (seeded choice; 0 = all)")
     ap.add_argument(
         "--backgrounds", help=f"comma-separated kinds (default all: {', '.join(BACKGROUND_KINDS)})"
+    )
+    ap.add_argument(
+        "--framing",
+        default="tight",
+        help="comma-separated framings of the composites: tight (the portrait as it is) and/or loose (the "
+        "same pixels at the bottom middle of a 3x canvas, as in a phone photo); reported apart",
     )
     ap.add_argument("--dataset", type=Path, help="a folder with images/NAME.jpg + alpha/NAME.png instead")
     ap.add_argument("--portraits", type=Path, default=DEFAULT_PORTRAITS, help="the shared portraits folder")
@@ -626,10 +696,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from passbg.core.backend_ort import OrtBackend
 
     kinds = [k.strip() for k in args.backgrounds.split(",")] if args.backgrounds else list(BACKGROUND_KINDS)
-    bad_kinds = [k for k in kinds if k not in BACKGROUND_KINDS]
+    bad_kinds = [k for k in kinds if k not in BACKGROUND_KINDS + EXTRA_KINDS]
     if bad_kinds:
         raise InputError(
-            f"Unknown background kind(s) {', '.join(bad_kinds)}; choose from {', '.join(BACKGROUND_KINDS)}."
+            f"Unknown background kind(s) {', '.join(bad_kinds)}; "
+            f"choose from {', '.join(BACKGROUND_KINDS + EXTRA_KINDS)}."
+        )
+    framings = tuple(dict.fromkeys(f.strip() for f in args.framing.split(",") if f.strip()))
+    if not framings or any(f not in FRAMINGS for f in framings):
+        raise InputError(
+            f"--framing takes {' and/or '.join(FRAMINGS)}, comma-separated; got {args.framing!r}."
         )
     manifest = load_manifest(args.models_dir) if args.models_dir else load_manifest()
     specs = _models(manifest, args.models)
@@ -655,13 +731,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 file=sys.stderr,
             )
         tags = read_tags(args.portraits)
-        items = composites(photos, kinds, truth_spec, backend, args.cache, tags)
+        items = composites(photos, kinds, truth_spec, backend, args.cache, tags, framings)
     rows: list[Row] = []
     for i, item in enumerate(items):
         for spec in specs:
             rows.extend(evaluate_item(item, spec, backend, target, args.cache))
         print(
-            f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind}",
+            f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind} {item.framing}",
             file=sys.stderr,
         )
     if not 0.0 <= args.holdout < 1.0:
