@@ -7,7 +7,8 @@ from importlib import resources
 import pytest
 
 from passbg.errors import InputError, SetupError
-from passbg.passport.presets import load_presets, parse_presets
+from passbg.passport import sheets
+from passbg.passport.presets import Measure, layout_problems, load_presets, parse_presets
 
 RAW = json.loads(resources.files("passbg").joinpath("data/presets.json").read_text(encoding="utf-8"))
 CATALOGUE = load_presets()
@@ -45,9 +46,11 @@ def test_forbidding_presets_warn_in_plain_words(preset):
 def test_the_authorities_that_forbid_replacement_are_flagged():
     forbidding = {p.id for p in CATALOGUE.presets if p.forbids_replacement}
     assert forbidding == {
-        "us-passport", "uk-passport", "ca-passport", "au-passport", "de-passport", "se-passport"}
-    assert CATALOGUE.get("de-passport").replacement_allowed == "no-self-made"
-    assert CATALOGUE.get("se-passport").replacement_allowed == "no-self-made"
+        "us-passport", "uk-passport", "ca-passport", "au-passport", "de-passport", "se-passport",
+        "kr-passport", "ie-passport", "nz-passport", "ca-visa", "br-passport", "mx-passport", "ph-passport"}
+    for office_only in ("de-passport", "se-passport", "br-passport", "mx-passport", "ph-passport"):
+        assert CATALOGUE.get(office_only).replacement_allowed == "no-self-made", office_only
+    assert CATALOGUE.get("kr-passport").replacement_allowed == "no"
 
 
 @pytest.mark.parametrize("preset", [p for p in CATALOGUE.presets if p.has_layout], ids=lambda p: p.id)
@@ -85,6 +88,11 @@ def _broken(mutate):
     (lambda d: d["presets"][0]["head"].update(confidence="probably"), "confidence"),
     (lambda d: d["presets"][0]["replacement"].update(user_message=""), "user_message"),
     (lambda d: d["presets"][0]["background"].update(background_presets=["tartan"]), "backgrounds.json"),
+    (lambda d: d["presets"][0].pop("country"), "country"),
+    (lambda d: d["presets"][0]["sources"][0].update(read="4 December"), "YYYY-MM-DD"),
+    # US: a 25-35 mm head on a 51 mm photo; eyes 45-50 mm up would put the crown above the top edge
+    (lambda d: d["presets"][1]["eye_line_from_bottom_mm"].update(range=[45, 50]), "cannot lie inside a head"),
+    (lambda d: d["presets"][8]["top_margin_mm"].update(range=[20, 30]), "taller than the 45 mm photo"),
 ])
 def test_validator_rejects_mistakes_and_names_the_field(mutate, fragment):
     with pytest.raises(SetupError, match=fragment):
@@ -101,3 +109,53 @@ def test_adding_a_country_is_a_data_only_change():
 def test_invalid_json_gets_a_readable_message():
     with pytest.raises(SetupError, match="not valid JSON"):
         load_presets("{ nope")
+
+
+# --- issue 19: every preset is checked as a whole, so a new country cannot arrive half-filled -------------
+
+ISSUE_19 = ("kr-passport", "fr-passport", "it-passport", "es-dni", "nl-passport", "ie-passport",
+            "nz-passport", "br-passport", "mx-passport", "ph-passport", "tr-passport", "sg-passport",
+            "ae-visa", "vn-passport", "my-visa", "ca-visa")
+
+
+def test_at_least_26_presets_and_the_issue_19_countries():
+    assert len(CATALOGUE.presets) >= 26
+    for pid in ISSUE_19:
+        assert CATALOGUE.get(pid).country
+
+
+@pytest.mark.parametrize("preset", CATALOGUE.presets, ids=lambda p: p.id)
+def test_every_preset_has_sources_a_flag_and_a_geometry_that_can_be_met(preset):
+    assert preset.sources, "no source"
+    for s in preset.sources:
+        assert s.url.startswith("https://") and s.title.strip(), s
+    assert preset.replacement_allowed in ("yes", "no", "not-addressed", "no-self-made")
+    assert preset.replacement_rule.strip() and preset.user_message.strip()
+    if not preset.has_layout:
+        assert preset.replacement_allowed == "no-self-made", "only office-made photos justify no layout"
+        return
+    head = preset.head_mm
+    assert 0 < head.low <= head.high < preset.height_mm, "head range outside the print"
+    assert layout_problems(preset.height_mm, head, preset.eye_line_mm, preset.top_margin_mm,
+                           CATALOGUE.defaults["crown_to_eye_share_of_head"]) == []
+    for sheet in sheets.sheet_ids():
+        lay = sheets.layout(sheet, (preset.width_mm, preset.height_mm))
+        assert lay.copies >= 1, f"no copy fits on {sheet}"
+
+
+@pytest.mark.parametrize("pid", ISSUE_19)
+def test_new_presets_record_when_each_source_was_read(pid):
+    preset = CATALOGUE.get(pid)
+    assert all(s.read == "2026-12-04" for s in preset.sources)
+    # recorded from knowledge of the pages, not opened: never claimed as read on the official page
+    assert all(s.confidence == "secondary" for s in preset.sources)
+    assert "re-check" in preset.notes
+
+
+def test_layout_problems_names_what_cannot_be_met():
+    share = CATALOGUE.defaults["crown_to_eye_share_of_head"]
+    assert "does not fit a 30 mm high photo" in layout_problems(30, Measure(18, 32, "secondary"), None, None,
+                                                                share)[0]
+    # a 20 mm head whose eyes are 5 mm up would put the chin 5 mm below the bottom edge
+    assert layout_problems(30, Measure(20, 22, "secondary"), Measure(3, 5, "secondary"), None, share)
+    assert layout_problems(30, Measure(18, 22, "secondary"), Measure(15, 18, "secondary"), None, share) == []

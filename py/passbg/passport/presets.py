@@ -20,6 +20,7 @@ REPLACEMENT_VALUES = ("yes", "no", "not-addressed", "no-self-made")
 CONFIDENCE_VALUES = ("official", "secondary")
 _ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Range = tuple[float | None, float | None]
 
@@ -65,6 +66,7 @@ class Source:
     url: str
     title: str
     confidence: str
+    read: str | None = None  # ISO date the rule was recorded from this source; None for the starting set
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Preset:
     id: str
     name: str
     document: str
+    country: str  # what the page's picker groups and searches by
     background_wording: str
     colours: tuple[Colour, ...]
     background_presets: tuple[str, ...]
@@ -121,8 +124,8 @@ class PresetCatalogue:
 _TOP_KEYS = {"schema_version", "about", "defaults", "presets"}
 _DEFAULT_KEYS = {"head_centre_share_of_free_space_above", "crown_to_eye_share_of_head", "print_dpi"}
 _PRESET_KEYS = {
-    "id", "name", "document", "background", "print", "head", "eye_line_from_bottom_mm", "top_margin_mm",
-    "digital", "replacement", "sources", "notes",
+    "id", "country", "name", "document", "background", "print", "head", "eye_line_from_bottom_mm",
+    "top_margin_mm", "digital", "replacement", "sources", "notes",
 }
 _BACKGROUND_KEYS = {"wording", "colours", "background_presets", "confidence"}
 _PRINT_KEYS = {"width_mm", "height_mm", "width_mm_max", "height_mm_max"}
@@ -130,7 +133,8 @@ _HEAD_KEYS = {"height_mm", "height_share", "measured", "confidence"}
 _MEASURE_KEYS = {"range", "confidence"}
 _DIGITAL_KEYS = {"format", "width_px", "height_px", "kb", "square", "confidence"}
 _REPLACEMENT_KEYS = {"allowed", "rule", "user_message"}
-_SOURCE_KEYS = {"url", "title", "confidence"}
+_SOURCE_KEYS = {"url", "title", "confidence", "read"}
+_SOURCE_REQUIRED = {"url", "title", "confidence"}
 
 
 def _fail(where: str, what: str) -> SetupError:
@@ -190,7 +194,34 @@ def _measure(value: Any, where: str) -> Measure | None:
     return Measure(low, high, _confidence(v["confidence"], where + ".confidence"))  # type: ignore[arg-type]
 
 
-def _preset(raw: Any, i: int) -> Preset:
+def layout_problems(height_mm: float, head: Measure, eye_line: Measure | None, top_margin: Measure | None,
+                    crown_to_eye_share: float) -> list[str]:
+    """Why no head can meet these rules on a photo height_mm high, in plain sentences ([] = possible).
+
+    The eyes sit crown_to_eye_share of the head height below the crown (presets.json `defaults`), so an
+    eye line is only reachable when, for some head in the range, the chin stays above the bottom edge
+    and the crown below the top edge. Shared by the preset file's validator and custom documents."""
+    out = []
+    if head.high >= height_mm:
+        out.append(f"A head up to {head.high:g} mm tall does not fit a {height_mm:g} mm high photo: "
+                   "the head range must end below the photo height.")
+        return out
+    if top_margin is not None and top_margin.low + head.low > height_mm:
+        out.append(f"The space above the head ({top_margin.low:g} mm) and the head ({head.low:g} mm) "
+                   f"together are taller than the {height_mm:g} mm photo.")
+    if eye_line is not None:
+        # eye line e from the bottom: chin at e - (1 - s) h >= 0, crown at e + s h <= height; the smallest
+        # head leaves the most room, so test it
+        s, h = crown_to_eye_share, head.low
+        lowest, highest = max(eye_line.low, (1 - s) * h), min(eye_line.high, height_mm - s * h)
+        if lowest > highest + 1e-9:
+            out.append(f"An eye line {eye_line.low:g}-{eye_line.high:g} mm above the bottom edge cannot lie "
+                       f"inside a head of {head.low:g}-{head.high:g} mm on a {height_mm:g} mm photo: "
+                       "the chin or the top of the head would leave the photo.")
+    return out
+
+
+def _preset(raw: Any, i: int, crown_to_eye_share: float) -> Preset:
     where = f"presets[{i}]"
     p = _obj(raw, where, _PRESET_KEYS, _PRESET_KEYS)
     pid = _text(p["id"], where + ".id")
@@ -237,8 +268,6 @@ def _preset(raw: Any, i: int) -> Preset:
             # rounded so 0.7 * 45 reads 31.5, not 31.499999999999996
             low, high = round(low * height, 4), round(high * height, 4)  # type: ignore[operator]
             from_share = True
-        if high >= height:  # type: ignore[operator]
-            raise _fail(where + ".head", f"head height up to {high} mm does not fit a {height} mm photo")
         head = Measure(low, high, conf)  # type: ignore[arg-type]
     elif width is not None:
         raise _fail(where + ".head", "a preset with a print size needs a head rule")
@@ -248,6 +277,10 @@ def _preset(raw: Any, i: int) -> Preset:
     for name, m in (("eye_line_from_bottom_mm", eye), ("top_margin_mm", top)):
         if m is not None and (height is None or m.high >= height):
             raise _fail(f"{where}.{name}", "range does not fit inside the photo height")
+    if head is not None:
+        problems = layout_problems(height, head, eye, top, crown_to_eye_share)  # type: ignore[arg-type]
+        if problems:
+            raise _fail(where + ".head", " ".join(problems))
 
     digital = None
     if p["digital"] is not None:
@@ -272,15 +305,19 @@ def _preset(raw: Any, i: int) -> Preset:
         raise _fail(where + ".sources", "at least one source is needed")
     sources = []
     for j, s in enumerate(p["sources"]):
-        s = _obj(s, f"{where}.sources[{j}]", _SOURCE_KEYS, _SOURCE_KEYS)
+        s = _obj(s, f"{where}.sources[{j}]", _SOURCE_KEYS, _SOURCE_REQUIRED)
         url = _text(s["url"], f"{where}.sources[{j}].url")
         if not url.startswith("https://"):
             raise _fail(f"{where}.sources[{j}].url", "must be an https:// address")
+        read = s.get("read")
+        if read is not None and not (isinstance(read, str) and _DATE_RE.match(read)):
+            raise _fail(f"{where}.sources[{j}].read", f"expected a date YYYY-MM-DD, got {read!r}")
         sources.append(Source(url, _text(s["title"], f"{where}.sources[{j}].title"),
-                              _confidence(s["confidence"], f"{where}.sources[{j}].confidence")))
+                              _confidence(s["confidence"], f"{where}.sources[{j}].confidence"), read))
 
     return Preset(
         id=pid, name=_text(p["name"], where + ".name"), document=_text(p["document"], where + ".document"),
+        country=_text(p["country"], where + ".country"),
         background_wording=_text(bg["wording"], where + ".background.wording"), colours=tuple(colours),
         background_presets=bg_ids, width_mm=width, height_mm=height, head_mm=head, head_from_share=from_share,
         eye_line_mm=eye, top_margin_mm=top, digital=digital, replacement_allowed=rep["allowed"],
@@ -299,7 +336,8 @@ def parse_presets(data: Any) -> PresetCatalogue:
     defaults = {k: _number(v, f"defaults.{k}") for k, v in defaults_raw.items()}
     if not isinstance(top["presets"], list) or not top["presets"]:
         raise _fail("presets", "expected a non-empty list")
-    presets = tuple(_preset(raw, i) for i, raw in enumerate(top["presets"]))
+    share = defaults["crown_to_eye_share_of_head"]
+    presets = tuple(_preset(raw, i, share) for i, raw in enumerate(top["presets"]))
     known_backgrounds = _background_ids()
     for p in presets:
         unknown = [b for b in p.background_presets if b not in known_backgrounds]
