@@ -16,7 +16,8 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from passbg.chromium import CHROMIUM, CHROMIUM_ARGS
+
+from passbg_dev.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "site"
