@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import json
 import os
 import statistics
@@ -76,11 +75,12 @@ class Run:
 
 
 def _build_module() -> Any:
-    spec = importlib.util.spec_from_file_location("passbg_build", REPO / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The build's static server (make_server, SiteHandler), from the source tree's py/passbg_build."""
+    if str(REPO / "py") not in sys.path:
+        sys.path.insert(0, str(REPO / "py"))
+    from passbg_build import serve
+
+    return serve
 
 
 class Link:
