@@ -259,21 +259,47 @@ def _add_passport_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--dx-mm", type=float, default=0.0, help="move the person right on the print (mm)")
     g.add_argument("--dy-mm", type=float, default=0.0, help="move the person down on the print (mm)")
     g.add_argument("--zoom", type=float, default=1.0, help="make the head bigger (>1) or smaller (<1)")
+    c = parser.add_argument_group(
+        "passport photo for your own document (instead of --preset)",
+        "A driving licence, a badge or a visa of a country without a preset: give its sizes. The background "
+        "is -b as usual. passbg does not know that authority's rule on replacing the background: check it.",
+    )
+    c.add_argument("--size", metavar="WxH", help="print size in mm, width x height, e.g. 25x30")
+    c.add_argument("--head-mm", metavar="MIN-MAX", help="head height, chin to crown, in mm, e.g. 18-22")
+    c.add_argument("--head-share", metavar="MIN-MAX", help="head height as a share of the photo height, "
+                   "e.g. 0.6-0.7")
+    c.add_argument("--eye-line-mm", metavar="MIN-MAX", help="eye line above the bottom edge in mm (optional)")
+    c.add_argument("--pixels", metavar="WxH", help="pixel size of the digital file, e.g. 300x360 (optional)")
+    c.add_argument("--max-kb", metavar="KB", help="largest digital file in kB, e.g. 100 (optional)")
 
 
 def _prepare_passport(args: argparse.Namespace, manifest: Manifest) -> None:
     """Validate the preset options and attach the preset and a face finder to args; print the preset's
     warning before anything is written."""
+    from passbg.passport import custom
     from passbg.passport import photo as passport
     from passbg.passport.presets import load_presets
 
     wants = args.digital or args.print_sheet or args.pdf or args.check_original
-    if not args.preset:
+    own = ("head_mm", "head_share", "eye_line_mm", "pixels", "max_kb")
+    described = [f"--{k.replace('_', '-')}" for k in own if getattr(args, k)]
+    if args.size and args.preset:
+        raise InputError("Give either --preset (a listed document) or --size (your own document), not both.")
+    if described and not args.size:
+        raise InputError(f"{', '.join(described)} describe your own document: also give its --size in mm, "
+                         "e.g. --size 25x30.")
+    if not args.preset and not args.size:
         if wants:
-            raise InputError("--digital, --print-sheet, --pdf and --check-original need --preset.")
+            raise InputError("--digital, --print-sheet, --pdf and --check-original need --preset or --size.")
         return
     catalogue = load_presets()
-    args.preset_obj = catalogue.get(args.preset)
+    if args.size:
+        fields = custom.fields_from_cli(args.size, args.head_mm, args.head_share, args.eye_line_mm,
+                                        args.pixels, args.max_kb, args.background)
+        args.preset_obj = custom.custom_preset(fields, catalogue.defaults)
+        args.preset = args.preset_obj.id  # from here on a custom document is handled as any preset
+    else:
+        args.preset_obj = catalogue.get(args.preset)
     args.preset_defaults = catalogue.defaults
     for name in args.print_sheet or []:
         sheets.sheet_id(name)
@@ -287,7 +313,7 @@ def _prepare_passport(args: argparse.Namespace, manifest: Manifest) -> None:
     if args.digital and args.preset_obj.digital is None:
         raise InputError(f"{args.preset_obj.name} has no digital upload; use --print-sheet instead.")
     message = passport.warning(args.preset_obj)
-    if message or not args.preset_obj.has_layout:
+    if message or not args.preset_obj.has_layout or args.preset_obj.id == custom.CUSTOM_ID:
         print(f"passbg: warning for {args.preset_obj.name}: {args.preset_obj.user_message}", file=sys.stderr)
         if message and not args.check_original:
             print("passbg: --check-original crops and checks your unaltered photo instead.", file=sys.stderr)

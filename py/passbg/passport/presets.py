@@ -215,7 +215,8 @@ def layout_problems(height_mm: float, head: Measure, eye_line: Measure | None, t
         s, h = crown_to_eye_share, head.low
         lowest, highest = max(eye_line.low, (1 - s) * h), min(eye_line.high, height_mm - s * h)
         if lowest > highest + 1e-9:
-            out.append(f"An eye line {eye_line.low:g}-{eye_line.high:g} mm above the bottom edge cannot lie "
+            span = f"{eye_line.low:g}" + (f"-{eye_line.high:g}" if eye_line.high != eye_line.low else "")
+            out.append(f"An eye line {span} mm above the bottom edge cannot lie "
                        f"inside a head of {head.low:g}-{head.high:g} mm on a {height_mm:g} mm photo: "
                        "the chin or the top of the head would leave the photo.")
     return out

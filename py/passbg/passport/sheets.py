@@ -103,6 +103,15 @@ def layout(sheet_id: str, photo_mm: tuple[float, float], caption: str = "") -> S
     return SheetLayout(sheet_id, smm, (sw, sh), (pw, ph), positions, landscape, text)
 
 
+def fits(sheet_id: str, photo_mm: tuple[float, float]) -> bool:
+    """Whether at least one copy of a photo_mm (width, height) photo fits on the sheet."""
+    try:
+        layout(sheet_id, photo_mm)
+    except InputError:
+        return False
+    return True
+
+
 def render_sheet(photo: np.ndarray, lay: SheetLayout) -> np.ndarray:
     """photo uint8 (ph, pw, 3) exactly lay.photo_px in size -> sheet uint8 (H, W, 3) on white.
 
