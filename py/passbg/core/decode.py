@@ -1,6 +1,7 @@
 """Decode photo bytes into an sRGB uint8 array at a bounded working size.
 
-Everything Pillow reads is accepted (JPEG, PNG, WebP, TIFF, BMP, GIF, ...). The result is always
+Everything Pillow reads is accepted (JPEG, PNG, WebP, TIFF, BMP, GIF, ...), and HEIC/HEIF and AVIF where
+their plugins are installed (passbg.core.plugins: CPython yes, Pyodide no). The result is always
 RGB uint8 (H, W, 3) in sRGB, upright (EXIF orientation applied), and no larger than `max_side` on its
 longest side. What was done to get there is recorded in `DecodedImage` so callers can tell the user.
 
@@ -15,6 +16,11 @@ Decisions worth knowing:
   lack it; then the profile is ignored and a note says so (colours may be slightly off, never broken).
 - Large JPEGs are decoded at a reduced scale with `Image.draft` (the DCT does the shrinking for free);
   the caller's bytes are never modified.
+- HEIC/HEIF: libheif applies the file's rotation and mirroring (irot/imir) while decoding, which is what
+  the HEIF standard makes authoritative; pillow-heif then sets the EXIF orientation to 1 and keeps the
+  original value in `info["original_orientation"]`, which is what `DecodedImage.orientation` records.
+- Pixels decoded elsewhere (the browser) enter through `from_pixels`, which applies the same alpha
+  handling and working-size bound as `decode_image`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from passbg.core import plugins
 from passbg.errors import InputError
+
+_READABLE_CONTAINERS = plugins.readable()  # registers the HEIC/AVIF plugins with Pillow where installed
 
 try:  # ImageCms needs Pillow built with littlecms; Pyodide's build may not have it.
     from PIL import ImageCms
@@ -97,9 +106,9 @@ def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedIma
     if max_side < 16:
         raise ValueError(f"max_side must be at least 16, got {max_side}")
     data = bytes(data)
-    _refuse_obvious_non_images(data)
-    im = _open(data)
-    fmt = im.format or "image"
+    container = _refuse_obvious_non_images(data)
+    im = _open(data, container)
+    fmt = _format_name(im.format, container)
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise InputError(
@@ -125,6 +134,8 @@ def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedIma
         im = im.transpose(_ORIENTATION_FIX[orientation])
     if orientation in (5, 6, 7, 8):
         width, height = height, width
+    # libheif has already turned a HEIF upright (and reset the EXIF tag): record what the file said.
+    orientation = _valid_orientation(im.info.get("original_orientation")) or orientation
 
     im = _normalise_mode(im)
     im, alpha_im = _flatten_alpha(im, notes)
@@ -152,8 +163,9 @@ def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedIma
     )
 
 
-def _refuse_obvious_non_images(data: bytes) -> None:
-    """Give a specific message for inputs people commonly pick by mistake."""
+def _refuse_obvious_non_images(data: bytes) -> str | None:
+    """Give a specific message for inputs people commonly pick by mistake, and for phone formats no
+    decoder here reads. Returns the ISO-BMFF container ("HEIC", "AVIF") or None."""
     if not data:
         raise InputError(f"The file is empty (0 bytes). {_HINT}")
     head = data[:1024]
@@ -163,16 +175,29 @@ def _refuse_obvious_non_images(data: bytes) -> None:
     if stripped.startswith(b"<") and b"<svg" in head.lower():
         raise InputError(f"This is an SVG drawing, not a photo. {_HINT}")
     container = _iso_bmff_format(head)
-    if container == "AVIF":
-        raise InputError(
-            "This is an AVIF image, which passbg cannot read. Save or export it as JPEG or PNG "
-            "(most photo viewers: File > Export or Save as) and choose that file."
-        )
-    if container == "HEIC":
-        raise InputError(
-            "This is a HEIC/HEIF photo (the iPhone default), which cannot be read here. "
-            "Export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible)."
-        )
+    if container is not None and container not in _READABLE_CONTAINERS:
+        # CPython always has the plugins (runtime dependencies); Pyodide has none, and the page decodes
+        # these files itself before Python sees them, so this is the last resort when that failed.
+        raise InputError(f"{_CONTAINER_WORDS[container]}, which no decoder here can read. "
+                         f"{_CONTAINER_HINT[container]}")
+    return container
+
+
+# How each phone format is named to the user, and what to do when it cannot be read.
+_CONTAINER_WORDS = {"HEIC": "This is a HEIC/HEIF photo (the iPhone default)", "AVIF": "This is an AVIF image"}
+_CONTAINER_HINT = {
+    "HEIC": "Export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible) and choose that "
+    "file.",
+    "AVIF": "Save or export it as JPEG or PNG (most photo viewers: File > Export or Save as) and choose "
+    "that file.",
+}
+_PILLOW_FORMAT_NAMES = {"HEIF": "HEIC"}  # pillow-heif calls every HEIF file "HEIF"; people know "HEIC"
+
+
+def _format_name(pillow_format: str | None, container: str | None) -> str:
+    """The format's name for messages and DecodedImage.format (JPEG, PNG, HEIC, AVIF, ...)."""
+    name = pillow_format or container or "image"
+    return _PILLOW_FORMAT_NAMES.get(name, name)
 
 
 # ISO base media file brands (the 'ftyp' box): AVIF first, since AVIF files also list the generic
@@ -206,7 +231,7 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, container: str | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Our own MAX_PIXELS check follows; Pillow's warning would only be noise.
@@ -220,11 +245,24 @@ def _open(data: bytes) -> Image.Image:
             "size in a photo editor and try again."
         ) from None
     except UnidentifiedImageError:
+        if container is not None:  # the plugin's signature check failed on a file that says it is one
+            raise InputError(_damaged(container, "its structure cannot be read")) from None
         if _looks_like_text(data):
             raise InputError(f"This is a text file, not a photo. {_HINT}") from None
         raise InputError(f"This file is not an image format passbg can read. {_HINT}") from None
-    except (OSError, SyntaxError, ValueError) as err:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as err:
+        if container is not None:  # libheif/libavif report a cut-off file while opening it
+            raise InputError(_damaged(container, str(err))) from None
         raise InputError(f"The image file is damaged and cannot be opened ({err}). {_HINT}") from None
+
+
+def _damaged(container: str, reason: str) -> str:
+    """The message for a HEIC/AVIF file its decoder refuses: which format, why, what to do."""
+    return (
+        f"The {container} file is damaged or incomplete ({reason}); it may have been cut off while copying "
+        f"or downloading. Copy it from the phone again, or {_CONTAINER_HINT[container][0].lower()}"
+        f"{_CONTAINER_HINT[container][1:]}"
+    )
 
 
 def _load(im: Image.Image, fmt: str) -> None:
@@ -232,9 +270,11 @@ def _load(im: Image.Image, fmt: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as err:
         if fmt in _WEAK_SIGNATURE_FORMATS:
             raise InputError(f"This file is not an image format passbg can read. {_HINT}") from None
+        if fmt in _CONTAINER_HINT:
+            raise InputError(_damaged(fmt, str(err))) from None
         raise InputError(
             f"The {fmt} file is damaged or incomplete ({err}); it may have been cut off while copying or "
             "downloading. Save or download it again."
@@ -259,7 +299,12 @@ def _read_orientation(im: Image.Image) -> int:
         value = im.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception:  # noqa: BLE001 - malformed EXIF must not stop decoding; upright is the safe guess
         return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+    return _valid_orientation(value) or 1
+
+
+def _valid_orientation(value: object) -> int | None:
+    """An EXIF orientation 1..8, or None for anything else (missing, malformed)."""
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _normalise_mode(im: Image.Image) -> Image.Image:
