@@ -10,9 +10,9 @@ import urllib.error
 import zipfile
 from pathlib import Path
 
-from .converter import convert_tflite_member, step_model_variants
-from .fetch import http_download, net_reason, pip_download
-from .files import copy_atomic, read_json, sha256_bytes, tmp_path, write_bytes_atomic
+from .converter import convert_tflite_member, face_converter_python, step_model_variants
+from .fetch import http_download, net_reason, pip_download, run
+from .files import copy_atomic, read_json, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic
 from .layout import Context
 from .report import BuildError, MiB
 
@@ -133,12 +133,50 @@ PRODUCERS = {
 }
 
 
+def fetched_path(ctx: Context, dest: Path) -> Path:
+    """Where a model that is derived at build time keeps the file as fetched: static/models/.fetched/
+    (pinned like every output; a dot folder, so the site never copies it)."""
+    return ctx.layout.models / ".fetched" / dest.name
+
+
+def produce(ctx: Context, model: dict, dest: Path, kind: str) -> tuple[str, int, bool] | None:
+    """Make dest with the model's producer; a model with a "derive" recipe is fetched to fetched_path
+    and rewritten from there by build/derive_model.py (onnx, in the converter venv), pinned again."""
+    derive = model.get("derive")
+    if not derive:
+        return PRODUCERS[kind](ctx, model, dest)
+    src = fetched_path(ctx, dest)
+    src.parent.mkdir(parents=True, exist_ok=True)
+    pin = ctx.pins.get(ctx.rel(src))
+    if ctx.pins.record or not (pin and src.is_file() and ctx.memo.sha256(src) == pin["sha256"]):
+        made = PRODUCERS[kind](ctx, model, src)
+        if made is None:
+            return None
+        ctx.memo.forget(src)
+    python = face_converter_python(ctx)
+    ctx.report.info(f"{model['id']}: deriving {dest.name} ({derive['recipe']})")
+    out = tmp_path(dest)
+    try:
+        script = ctx.layout.repo / "build" / "derive_model.py"
+        run(
+            [str(python), str(script), derive["recipe"], str(src), str(out)],
+            f"deriving {dest.name}",
+            f"delete {out} and run python build.py again",
+        )
+        sha, size = sha256_file(out), out.stat().st_size
+        ctx.pins.check(ctx.rel(dest), sha, size, f"{dest.name} derived ({derive['recipe']})")
+        os.replace(out, dest)
+    finally:
+        out.unlink(missing_ok=True)
+    return sha, size, True
+
+
 def manifest_entry(model: dict, sha: str, size: int) -> dict:
     """A manifest record in the schema of docs/architecture.md (catalogue fields minus build-only ones)."""
     entry = {k: model[k] for k in ("id", "title", "file")}
     entry.update(sha256=sha, bytes=size)
     entry.update({k: model[k] for k in ("input", "output", "licence", "source")})
-    for extra in ("kind", "notes", "wasm_variant"):
+    for extra in ("kind", "notes", "wasm_variant", "derive"):
         if extra in model:
             entry[extra] = model[extra]
     return entry
@@ -172,7 +210,7 @@ def step_models(ctx: Context) -> None:
             R.info(f"{model['id']}: {dest.name} {pin['bytes'] / MiB:.1f} MB verified: up to date")
             present.append(manifest_entry(model, pin["sha256"], pin["bytes"]))
         else:
-            made = PRODUCERS[kind](ctx, model, dest)
+            made = produce(ctx, model, dest, kind)
             if made is None:
                 continue
             sha, size, wrote = made

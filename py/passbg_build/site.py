@@ -50,7 +50,9 @@ def site_sources(ctx: Context) -> dict[str, Path]:
         if not root.is_dir():
             continue
         for path in root.rglob("*"):
-            if path.is_file() and not path.name.startswith(".") and path.name != "README.md":
+            # Dot files and folders stay out (models/.fetched holds a model as fetched, before derive).
+            hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+            if path.is_file() and not hidden and path.name != "README.md":
                 if base == "static/icons" and path.suffix == ".py":
                     continue  # the script that draws the icons is not part of the site
                 wanted[f"{base}/{path.relative_to(root).as_posix()}"] = path

@@ -42,3 +42,33 @@ def test_every_wasm_variant_gives_the_original_models_mask(manifest, portraits_d
         print(f"\n{model_id} vs {variant['file']}: max {diff.max():.4f}/255, mean {diff.mean():.6f}/255")
         # Only the side heads are gone: the mask itself must not move by a visible amount.
         assert diff.max() < 0.5
+
+
+def test_the_any_size_model_gives_the_fetched_mask_at_1024_and_runs_at_other_sizes(manifest, portraits_dir):
+    """build/derive_model.py any-size: the shipped IS-Net takes any height and width, with the fetched
+    file's mask at the export size (the rewrite only replaces traced constants by the shapes they were)."""
+    import onnxruntime as ort
+    from PIL import Image
+
+    spec = manifest.get("isnet-fp16")
+    assert spec.input.any_size
+    fetched = spec.path.parent / ".fetched" / spec.file
+    image = decode.decode_image((portraits_dir / "images" / PHOTO).read_bytes())
+    tensor = preprocess.to_tensor(image.rgb, spec)
+    shipped = ort.InferenceSession(str(spec.path), providers=["CPUExecutionProvider"])
+    (full,) = shipped.run(["output"], {spec.input.name: tensor})
+    if fetched.is_file():
+        original = ort.InferenceSession(str(fetched), providers=["CPUExecutionProvider"])
+        (before,) = original.run(["output"], {spec.input.name: tensor})
+        assert np.abs(full - before).max() < 1e-3
+        with pytest.raises(Exception, match="(?i)dimension"):
+            original.run(["output"], {spec.input.name: tensor[:, :, :640, :512]})
+    # 640x512 (not square, 512 not a multiple of 64): the mask agrees with the 1024 one scaled down.
+    small = np.asarray(Image.fromarray(image.rgb).resize((512, 640), Image.BILINEAR))
+    t_small = (small.transpose(2, 0, 1)[None].astype(np.float32) / 255.0 - 0.50196) / 1.00392
+    (out,) = shipped.run(["output"], {spec.input.name: t_small.astype(np.float32)})
+    assert out.shape == (1, 1, 640, 512)
+    ref = Image.fromarray(full.squeeze().astype(np.float32), "F").resize((512, 640), Image.BILINEAR)
+    ref = np.asarray(ref)
+    a, b = out.squeeze() > 0.5, ref > 0.5
+    assert (a & b).sum() / (a | b).sum() > 0.93

@@ -35,6 +35,10 @@ class InputSpec:
     divide_by: float | str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    # True when the graph takes any height and width (build/derive_model.py any-size): a region can then
+    # be segmented at the size it feeds instead of `size`; `stride` is what such sizes are rounded to.
+    any_size: bool = False
+    stride: int = 32
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,8 @@ def _parse_model(entry: dict[str, Any], root: Path | None) -> ModelSpec:
             divide_by=divide_by,
             mean=_triple(inp["mean"]),
             std=std,
+            any_size=bool(inp.get("any_size", False)),
+            stride=int(inp.get("stride", 32)),
         ),
         output=OutputSpec(index=int(out.get("index", 0)), postprocess=postprocess, levels=levels),
         sha256=str(entry.get("sha256", "")),
