@@ -5,18 +5,23 @@ least one photo failed, the others were still written), 1 environment problem (m
 onnxruntime: nothing can be done until it is fixed), 3 an unexpected failure (a bug; still reported
 in one line: never a traceback unless PASSBG_DEBUG=1), 130 interrupted. Notes about a result (more than
 one person, a small person, the working size) go to stderr as `passbg: note: ...`.
+
+Every file is written whole or not at all (passbg._shared.atomic), so a file under its final name is a
+finished one: running a folder again skips the photos whose outputs all exist and redoes the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from PIL import Image
 
 from passbg import __version__
+from passbg._shared import atomic
 from passbg.core.backgrounds import presets, resolve_background
 from passbg.core.decode import DEFAULT_MAX_SIDE
 from passbg.core.encode import encode_png
@@ -33,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="passbg",
         description="Replace the background of portrait photos with a plain colour, on this computer.",
+        epilog="Each file is written to a hidden temporary file and renamed when complete, so an "
+        "interrupted run (Ctrl-C, a kill, a full disk) leaves the previous file or none, never half a "
+        "photo. Running the same folder again skips every photo whose output files all exist and redoes "
+        "exactly the missing ones (--overwrite redoes all); a single photo is always redone.",
     )
     parser.add_argument("input", nargs="?", type=Path, help="a photo, or a folder of photos")
     parser.add_argument(
@@ -59,12 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
     parser.add_argument("--list-models", action="store_true", help="list the available models and exit")
     parser.add_argument("--timings", action="store_true", help="print the time of each stage in ms")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="in a folder run, redo photos whose outputs already exist"
+    )
     _add_passport_arguments(parser)
     parser.add_argument("--version", action="version", version=f"passbg {__version__}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A polite kill (SIGTERM, a closed terminal's SIGHUP) ends like Ctrl-C, so the file being written
+    # is removed instead of left behind as a hidden temporary file.
+    previous = {sig: signal.getsignal(sig) for sig in _TERMINATION_SIGNALS}
+    for sig in previous:
+        signal.signal(sig, _raise_interrupt)
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_TERMINATION_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -95,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         _error("Not enough memory for this photo. Close other programs or use a smaller photo (--max-side).")
         return EXIT_INPUT
     except KeyboardInterrupt:
-        _error("interrupted.")
+        _error("interrupted; no file was left half-written. Run the same command again to finish.")
         return EXIT_INTERRUPTED
     except Exception as err:  # noqa: BLE001 - a bug must still end in words, not a traceback
         if os.environ.get("PASSBG_DEBUG"):
@@ -189,8 +221,13 @@ def _run_batch(args: argparse.Namespace, spec: ModelSpec) -> int:
 
     backend = OrtBackend()
     failed: list[str] = []
+    done_before = 0
     for photo in photos:
         target = out_dir / f"{photo.stem}.{fmt}"
+        if not args.overwrite and all(path.is_file() for path in _outputs(target, args)):
+            done_before += 1  # a file under its final name is whole (atomic writes): nothing to redo
+            print(f"{photo.name}: already done ({target} exists), skipped")
+            continue
         try:
             result = _process_file(photo, backend, spec, args)
             _write(result, target, fmt, args)
@@ -203,7 +240,8 @@ def _run_batch(args: argparse.Namespace, spec: ModelSpec) -> int:
         if args.timings:
             _print_timings(result)
     ignored = len(files) - len(photos)
-    summary = f"{len(photos) - len(failed)} of {len(photos)} photos done, {len(failed)} failed"
+    earlier = f" ({done_before} by an earlier run; --overwrite redoes them)" if done_before else ""
+    summary = f"{len(photos) - len(failed)} of {len(photos)} photos done{earlier}, {len(failed)} failed"
     if ignored:
         summary += f", {ignored} non-image files ignored"
     print(summary + ".")
@@ -225,11 +263,36 @@ def _write(result: Result, out: Path, fmt: str, args: argparse.Namespace) -> Non
     payload = result.png() if fmt == "png" else result.jpeg(quality=args.quality)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(payload)
+        atomic.write_bytes(out, payload)
         if args.cutout:
-            out.with_name(f"{out.stem}-cutout.png").write_bytes(result.cutout_png())
+            atomic.write_bytes(_cutout_path(out), result.cutout_png())
     except OSError as err:
         raise InputError(f"Cannot write {out}: {err.strerror or err}.") from None
+
+
+def _cutout_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}-cutout.png")
+
+
+def _digital_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}-digital.jpg")
+
+
+def _sheet_path(out: Path, sheet: str, ext: str) -> Path:
+    return out.with_name(f"{out.stem}-sheet-{sheet}.{ext}")
+
+
+def _outputs(out: Path, args: argparse.Namespace) -> list[Path]:
+    """Every file a photo's run writes for the result path `out`, the result first."""
+    if not args.preset:
+        return [out, _cutout_path(out)] if args.cutout else [out]
+    paths = [out]
+    if args.digital:
+        paths.append(_digital_path(out))
+    for name in args.print_sheet or []:
+        sid = sheets.sheet_id(name)
+        paths += [_sheet_path(out, sid, "jpg"), *([_sheet_path(out, sid, "pdf")] if args.pdf else [])]
+    return paths
 
 
 def _print_timings(result: Result) -> None:
@@ -337,7 +400,6 @@ def _write_passport(result: Result, out: Path, args: argparse.Namespace) -> None
         args.preset_obj, args.preset_defaults, source, result.alpha, landmarks, fill, mode,
         crop.Adjustment(args.zoom, args.dx_mm, args.dy_mm),
     )
-    stem = out.with_suffix("")
     if out.suffix.lower() == ".png":
         first = encode_png(job.print_photo, dpi=printsheet.DPI)
     else:
@@ -346,20 +408,20 @@ def _write_passport(result: Result, out: Path, args: argparse.Namespace) -> None
     notes = []
     if args.digital:
         dig = job.digital_file()
-        files[stem.with_name(f"{stem.name}-digital.jpg")] = dig.data
+        files[_digital_path(out)] = dig.data
         w, h = dig.size_px
         notes.append(f"digital file {w}x{h} px, JPEG quality {dig.quality}: {dig.message}")
     for name in args.print_sheet or []:
         sid = printsheet.sheet_id(name)
         lay, sheet = job.sheet(name)
-        files[stem.with_name(f"{stem.name}-sheet-{sid}.jpg")] = printsheet.encode_sheet_jpeg(sheet)
+        files[_sheet_path(out, sid, "jpg")] = printsheet.encode_sheet_jpeg(sheet)
         if args.pdf:
-            files[stem.with_name(f"{stem.name}-sheet-{sid}.pdf")] = printsheet.encode_sheet_pdf(sheet, lay)
+            files[_sheet_path(out, sid, "pdf")] = printsheet.encode_sheet_pdf(sheet, lay)
         notes.append(f"sheet {sid}: {lay.copies} copies, {lay.sheet_px[0]}x{lay.sheet_px[1]} px at 300 dpi")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         for path, data in files.items():
-            path.write_bytes(data)
+            atomic.write_bytes(path, data)
     except OSError as err:
         raise InputError(f"Cannot write {out}: {err.strerror or err}.") from None
     label = "your unaltered photo" if mode == "original" else "the new background"
