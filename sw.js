@@ -49,10 +49,7 @@ async function tell(message) {
   for (const page of pages) page.postMessage({ build: BUILD, ...message });
 }
 
-async function sha256Hex(buffer) {
-  const digest = await crypto.subtle.digest("SHA-256", buffer);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+importScripts("static/app/sha256.js"); // sha256Hex, shared with ort-engine.mjs (why a classic script: there)
 
 // Whether `body` (an ArrayBuffer) is exactly this build's file for `entry`: its size, then its sha256.
 async function isFileOf(entry, body) {
