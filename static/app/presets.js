@@ -1,11 +1,24 @@
 // Country presets: choose a country/document, see its rule BEFORE any download (several authorities
 // forbid a replaced background), crop automatically to the preset with drag and zoom on top, and
 // download the digital file and print sheets. Python does the work (passbg.web passport functions).
+// The picker is searchable and grouped by country, with the forbidding documents marked in the list;
+// "Your own document" takes sizes from a form kept in localStorage and checked by Python
+// (passbg.passport.custom, the same check the CLI's --size uses).
 
 import { $, blobUrl, loadImage, python } from "./page.js";
 
+const CUSTOM = "custom";
+const STORE = "passbg.customDocument";
+// Only the unit and a colour are filled in for a new user: any number here would look like a rule.
+const CUSTOM_START = { head_unit: "mm", background: "#FFFFFF" };
+
 const ui = {
   preset: $("preset"),
+  search: $("preset-search"),
+  count: $("preset-count"),
+  customBox: $("custom-document"),
+  customInputs: [...document.querySelectorAll("#custom-document [data-field]")],
+  customPicker: $("custom-background-picker"),
   warning: $("preset-warning"),
   warningTitle: $("preset-warning-title"),
   rule: $("preset-rule"),
@@ -40,10 +53,117 @@ const st = {
   busy: false,
   pending: false,
   drag: null,
+  custom: null, // the custom document's menu info while its form is valid
+  customText: null, // what the page says about a custom document's rule (from Python)
+  customAsked: 0,
 };
 window.passbgPresets = st; // test hook
 
-const chosen = () => st.presets.find((p) => p.id === ui.preset.value);
+const isCustom = () => ui.preset.value === CUSTOM;
+const chosen = () => (isCustom() ? st.custom : st.presets.find((p) => p.id === ui.preset.value));
+
+// --- the picker: grouped by country, searchable, forbidding documents marked in the list itself ---------
+const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+
+function mark(p) {
+  if (p.replacement === "no-self-made") return " — ✘ office photo only";
+  if (p.forbids) return " — ✘ no replaced background";
+  return "";
+}
+
+// Rebuilds the list for the search words; returns true when the chosen document is no longer listed.
+function buildOptions() {
+  const query = ui.search.value.trim();
+  const words = fold(query).split(/\s+/).filter(Boolean);
+  const matches = (p) => {
+    const text = fold(`${p.country} ${p.name} ${p.document} ${p.id}`);
+    return words.every((w) => text.includes(w));
+  };
+  const shown = st.presets.filter(matches);
+  const groups = new Map();
+  for (const p of shown) groups.set(p.country, [...(groups.get(p.country) || []), p]);
+  const keep = ui.preset.value;
+  const first = shown.length ? "Choose a country and document…" : `No listed document matches “${query}”`;
+  const items = [new Option(first, "")];
+  for (const country of [...groups.keys()].sort((a, b) => a.localeCompare(b))) {
+    const group = document.createElement("optgroup");
+    group.label = country;
+    for (const p of groups.get(country)) {
+      const option = new Option(p.name + mark(p), p.id);
+      option.dataset.replacement = p.replacement;
+      group.append(option);
+    }
+    items.push(group);
+  }
+  const own = document.createElement("optgroup"); // always offered: the way in for any other document
+  own.label = "Your own document";
+  own.append(new Option("Custom size: driving licence, badge, any other document…", CUSTOM));
+  items.push(own);
+  ui.preset.replaceChildren(...items);
+  const listed = [...ui.preset.options].some((o) => o.value === keep);
+  ui.preset.value = listed ? keep : "";
+  ui.count.textContent = words.length
+    ? `${shown.length} of ${st.presets.length} documents match “${query}”.`
+    : `${st.presets.length} documents in ${new Set(st.presets.map((p) => p.country)).size} groups.`;
+  return !listed;
+}
+
+// --- your own document: the form, kept on this device, checked by Python ---------------------------------
+function customFields() {
+  return Object.fromEntries(ui.customInputs.map((el) => [el.dataset.field, el.value]));
+}
+
+function loadCustom() {
+  let saved = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(STORE) || "{}") || {};
+  } catch {
+    saved = {}; // unreadable: start again rather than lose the page
+  }
+  const values = { ...CUSTOM_START, ...saved };
+  for (const el of ui.customInputs) {
+    if (typeof values[el.dataset.field] === "string") el.value = values[el.dataset.field];
+  }
+  syncPicker();
+}
+
+function saveCustom() {
+  try {
+    localStorage.setItem(STORE, JSON.stringify(customFields()));
+  } catch {
+    // storage full or refused (private window): the form still works for this visit
+  }
+}
+
+function syncPicker() {
+  const text = $("custom-background").value.trim();
+  if (/^#?[0-9a-f]{6}$/i.test(text)) ui.customPicker.value = `#${text.replace("#", "").toLowerCase()}`;
+}
+
+async function checkCustom() {
+  saveCustom();
+  const asked = ++st.customAsked;
+  const answer = JSON.parse(await python().custom_check(JSON.stringify(customFields())));
+  if (asked !== st.customAsked) return false; // a newer edit is being checked
+  const problems = answer.problems || (answer.error ? { form: answer.error } : {});
+  for (const el of ui.customBox.querySelectorAll("[data-error-for]")) {
+    el.textContent = problems[el.dataset.errorFor] || "";
+  }
+  for (const el of ui.customInputs) el.setAttribute("aria-invalid", String(Boolean(problems[el.dataset.field])));
+  st.custom = answer.preset || null;
+  return true;
+}
+
+let customTimer = null;
+function onCustomInput() {
+  clearTimeout(customTimer);
+  customTimer = setTimeout(async () => {
+    if (!(await checkCustom())) return;
+    resetAdjust();
+    showRule();
+    refresh();
+  }, 250);
+}
 const mode = () => (ui.original.checked ? "original" : "replaced");
 
 function setStatus(text) {
@@ -51,10 +171,29 @@ function setStatus(text) {
 }
 
 function showRule() {
+  const custom = isCustom();
+  ui.customBox.hidden = !custom;
   const p = chosen();
-  ui.warning.hidden = !p;
+  ui.warning.hidden = !p && !custom;
   ui.info.textContent = "";
+  if (custom) {
+    // No rule of its own: the user is told to check the authority's, and nothing is locked.
+    ui.warning.classList.add("info");
+    ui.warning.dataset.forbids = "false";
+    ui.warningTitle.textContent = "Your own document: check the authority's rule";
+    ui.rule.textContent = st.customText?.rule || "";
+    ui.message.textContent = st.customText?.user_message || "";
+    ui.ackRow.hidden = true;
+    if (!p) {
+      ui.info.textContent = "Enter the document's sizes below; each problem is shown beside its field.";
+      return updateButtons();
+    }
+  }
   if (!p) return updateButtons();
+  if (custom) {
+    ui.info.textContent = describe(p);
+    return updateButtons();
+  }
   // The rule and the user message are shown as soon as a preset is chosen: before any download.
   ui.warning.classList.toggle("info", !p.forbids);
   ui.warning.dataset.forbids = String(p.forbids);
@@ -63,22 +202,26 @@ function showRule() {
       ? `${p.name}: self-made photos are not accepted`
       : `${p.name}: a replaced background is not allowed`)
     : `${p.name}: about replacing the background`;
-  ui.rule.textContent = `The rule: “${p.rule}”`;
+  // A paraphrase is not put in quotation marks: it is not the authority's own wording.
+  const paraphrase = /\s*\(paraphrased\)\.?$/;
+  ui.rule.textContent = paraphrase.test(p.rule)
+    ? `The rule, in our words: ${p.rule.replace(paraphrase, ".")}`
+    : `The rule: “${p.rule}”`;
   ui.message.textContent = p.user_message;
   ui.ackRow.hidden = !p.forbids;
-  if (p.has_layout) {
-    const [w, h] = p.print_mm;
-    const [lo, hi] = p.head_mm;
-    let text = `Print ${w} × ${h} mm, head (chin to crown) ${lo}–${hi} mm; background: ${p.background}.`;
-    if (p.digital_px) {
-      const kb = p.digital_kb ? `, ${p.digital_kb[0] ?? 0}–${p.digital_kb[1] ?? "any"} kB` : "";
-      text += ` Digital file ${p.digital_px[0]} × ${p.digital_px[1]} px${kb}.`;
-    }
-    ui.info.textContent = text;
-  } else {
-    ui.info.textContent = "This document has no photo layout that can be made here.";
-  }
+  ui.info.textContent = p.has_layout ? describe(p) : "This document has no photo layout that can be made here.";
   updateButtons();
+}
+
+function describe(p) {
+  const [w, h] = p.print_mm;
+  const [lo, hi] = p.head_mm;
+  let text = `Print ${w} × ${h} mm, head (chin to crown) ${lo}–${hi} mm; background: ${p.background}.`;
+  if (p.digital_px) {
+    const kb = p.digital_kb ? `, ${p.digital_kb[0] ?? 0}–${p.digital_kb[1] ?? "any"} kB` : "";
+    text += ` Digital file ${p.digital_px[0]} × ${p.digital_px[1]} px${kb}.`;
+  }
+  return text;
 }
 
 function downloadsAllowed() {
@@ -133,7 +276,9 @@ async function refresh() {
   if (!p || !p.has_layout || !st.hasResult || !python()) {
     ui.work.hidden = true;
     ui.empty.hidden = false;
-    ui.empty.textContent = !p ? "Choose a country above." : !p.has_layout ? p.user_message : "Make your photo first (step 1).";
+    ui.empty.textContent = !p
+      ? (isCustom() ? "Fix the document's sizes on the left." : "Choose a country above.")
+      : !p.has_layout ? p.user_message : "Make your photo first (step 1).";
     st.meta = null;
     return updateButtons();
   }
@@ -148,7 +293,8 @@ async function refresh() {
     do {
       st.pending = false;
       const a = st.adjust;
-      const meta = JSON.parse(await python().passport(p.id, mode(), a.scale, a.dx, a.dy));
+      const form = p.id === CUSTOM ? JSON.stringify(customFields()) : "";
+      const meta = JSON.parse(await python().passport(p.id, mode(), a.scale, a.dx, a.dy, form));
       if (meta.error) {
         setStatus(meta.error);
         st.meta = null;
@@ -262,10 +408,21 @@ ui.reset.addEventListener("click", () => {
   refresh();
 });
 
-ui.preset.addEventListener("change", () => {
+async function onPresetChange() {
   resetAdjust();
-  showRule();
+  showRule(); // at once: the rule (or the form) shows before anything else happens
+  if (isCustom() && (await checkCustom())) showRule();
   refresh();
+}
+ui.preset.addEventListener("change", onPresetChange);
+ui.search.addEventListener("input", () => {
+  if (buildOptions()) onPresetChange();
+});
+for (const el of ui.customInputs) el.addEventListener("input", onCustomInput);
+$("custom-background").addEventListener("input", syncPicker);
+ui.customPicker.addEventListener("input", () => {
+  $("custom-background").value = ui.customPicker.value.toUpperCase();
+  onCustomInput();
 });
 ui.original.addEventListener("change", () => refresh());
 ui.ack.addEventListener("change", updateButtons);
@@ -280,8 +437,9 @@ window.addEventListener("passbg:ready", async () => {
     return;
   }
   st.presets = list.presets;
-  ui.preset.replaceChildren(new Option("Choose a country and document…", ""));
-  for (const p of list.presets) ui.preset.append(new Option(p.name, p.id));
+  st.customText = list.custom;
+  buildOptions();
+  loadCustom();
   ui.sheet.replaceChildren(...list.sheets.map((s) => new Option(s.label, s.id)));
   ui.preset.disabled = false;
   showRule();

@@ -16,5 +16,6 @@ sync.cloud_upload_bytes = web.cloud_upload_bytes
 sync.process_cloud = web.process_cloud
 sync.presets_list = web.presets_list
 sync.passport = web.passport
+sync.custom_check = web.custom_check
 sync.passport_file = web.passport_file
 sync.passport_bytes = web.passport_bytes

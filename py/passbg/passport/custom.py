@@ -30,6 +30,7 @@ FIELDS = ("width_mm", "height_mm", "head_min", "head_max", "head_unit", "eye_min
 HEAD_UNITS = ("mm", "%")
 USER_MESSAGE = ("passbg does not know the rules of the authority you make this photo for. Check whether it "
                 "accepts a replaced background (several passport offices do not) before you use this photo.")
+CUSTOM_RULE = "Your own document: passbg has no rule recorded for it."
 _MAX_PX = 6000  # beyond any upload form; keeps a typo from asking for a gigapixel file
 _MIN_PX = 50
 
@@ -178,7 +179,7 @@ def custom_preset(fields: Mapping[str, Any], defaults: Mapping[str, float]) -> P
         head_mm=Measure(head[0], head[1], "secondary"), head_from_share=unit == "%",  # type: ignore[index]
         eye_line_mm=Measure(eye[0], eye[1], "secondary") if eye else None, top_margin_mm=None,
         digital=digital, replacement_allowed=CUSTOM_REPLACEMENT,
-        replacement_rule="Your own document: passbg has no rule recorded for it.",
+        replacement_rule=CUSTOM_RULE,
         user_message=USER_MESSAGE, sources=(), notes="",
     )
 

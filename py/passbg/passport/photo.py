@@ -221,7 +221,7 @@ def summary(p: Passport) -> dict:
 def preset_info(pr: Preset) -> dict:
     """A preset as the page's menu and warning need it. JSON-ready."""
     info = {
-        "id": pr.id, "name": pr.name, "document": pr.document,
+        "id": pr.id, "name": pr.name, "document": pr.document, "country": pr.country,
         "replacement": pr.replacement_allowed, "forbids": pr.forbids_replacement,
         "rule": pr.replacement_rule, "user_message": pr.user_message,
         "has_layout": pr.has_layout, "background": pr.background_wording,

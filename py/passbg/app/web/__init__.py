@@ -6,7 +6,7 @@ the package in CPython never needs them). Inference goes through onnxruntime-web
 CPython. Everything returned to the page is plain data: JSON strings and byte arrays.
 """
 
-from passbg.app.web.passport import passport, passport_bytes, passport_file, presets_list
+from passbg.app.web.passport import custom_check, passport, passport_bytes, passport_file, presets_list
 from passbg.app.web.photo import (
     alpha_bytes,
     init,
@@ -22,6 +22,7 @@ __all__ = [
     "alpha_bytes",
     "cloud_prepare",
     "cloud_upload_bytes",
+    "custom_check",
     "init",
     "passport",
     "passport_bytes",

@@ -19,6 +19,7 @@ class _PassportState:
     face_ms: float = 0.0
     job: Any = None  # the last passbg.passport.photo.Passport
     files: dict[str, bytes] = field(default_factory=dict)
+    recoloured: Any = None  # (result, hex, composite): the last result on a custom document's colour
 
 
 _passport = _PassportState()
@@ -26,25 +27,59 @@ _passport = _PassportState()
 
 def presets_list() -> str:
     """The country presets for the page's menu (rule, warning, sizes) and the print sheet sizes. JSON."""
+    from passbg.passport import custom, sheets
     from passbg.passport import photo as passport
-    from passbg.passport import sheets
     from passbg.passport.presets import load_presets
 
     try:
         return json.dumps({
             "presets": [passport.preset_info(p) for p in load_presets().presets],
             "sheets": sheets.sheet_menu(),
+            "custom": {"rule": custom.CUSTOM_RULE, "user_message": custom.USER_MESSAGE},
         })
     except PassbgError as err:
         return json.dumps({"error": str(err)})
 
 
-async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm: float) -> str:
+def custom_check(fields_json: str) -> str:
+    """The page's custom-document form (its fields as JSON) -> {"preset": the menu's info for it} or
+    {"problems": {field: sentence}}: the one validation, passbg.passport.custom, shared with the CLI."""
+    from passbg.passport import custom
+    from passbg.passport import photo as passport
+    from passbg.passport.presets import load_presets
+
+    try:
+        fields = json.loads(fields_json or "{}")
+        if not isinstance(fields, dict):
+            raise ValueError(fields_json)
+        preset = custom.custom_preset(fields, load_presets().defaults)
+        return json.dumps({"preset": passport.preset_info(preset)})
+    except custom.CustomDocumentError as err:
+        return json.dumps({"problems": err.problems})
+    except ValueError:
+        return json.dumps({"problems": {"form": "The stored form could not be read; enter the sizes again."}})
+    except PassbgError as err:
+        return json.dumps({"error": str(err)})
+
+
+def _custom_source(last: Any, hex_colour: str) -> Any:
+    """The last result composited on a custom document's own colour (cached: each drag re-crops)."""
+    cached = _passport.recoloured
+    if cached is not None and cached[0] is last and cached[1] == hex_colour:
+        return cached[2]
+    composite = last.composite if last.background.hex == hex_colour else last.on_background(hex_colour)
+    _passport.recoloured = (last, hex_colour, composite)
+    return composite
+
+
+async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm: float,
+                   custom_json: str = "") -> str:
     """Crop the last result for a preset ("replaced": the new background; "original": the unaltered
-    photo), with the page's zoom and drag on top. Returns JSON: passbg.passport.photo.summary plus landmarks
+    photo), with the page's zoom and drag on top. preset_id "custom" takes the custom-document form's
+    fields (custom_json) and its own colour. Returns JSON: passbg.passport.photo.summary plus landmarks
     and timings; the preview JPEG comes from passport_bytes("preview"). Errors: {"error": words}."""
     from passbg.core.encode import encode_jpeg
-    from passbg.passport import crop
+    from passbg.passport import crop, custom
     from passbg.passport import photo as pp
     from passbg.passport.presets import load_presets
 
@@ -58,10 +93,16 @@ async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm:
             _passport.image = last.image
             _passport.face_ms = now() - t0
         catalogue = load_presets()
-        preset = catalogue.get(preset_id)
+        if preset_id == custom.CUSTOM_ID:
+            preset = custom.custom_preset(json.loads(custom_json or "{}"), catalogue.defaults)
+        else:
+            preset = catalogue.get(preset_id)
         rgb = last.image.rgb
         if mode == "original":
             source, fill = rgb, pp.original_background_colour(rgb, last.alpha)
+        elif preset_id == custom.CUSTOM_ID:  # the document's own colour, whatever step 2 shows
+            colour = preset.colours[0]
+            source, fill = _custom_source(last, colour.hex), colour.rgb
         else:
             source, fill = last.composite, last.background.rgb
         job = pp.Passport(preset, catalogue.defaults, source, last.alpha, _passport.landmarks, fill, mode,
