@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from passbg.core.models import load_manifest
     from passbg_server.app import RemoveApp, Settings
     from passbg_server.engine import Engine, choose_model
+    from passbg_server.logs import LogSink
 
     try:
         spec = choose_model(load_manifest(args.models_dir), args.model)
@@ -56,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     engine = Engine(spec=spec, backend=OrtBackend(threads=args.threads), max_pixels=settings.max_pixels)
     app = RemoveApp(engine, settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="on")
+    sink = LogSink(sys.stderr)  # uvicorn's messages too: log_config=None keeps uvicorn off stderr itself
+    sink.install()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="on",
+                    log_config=None)
+    finally:
+        sink.close()
     return 0
 
 

@@ -7,8 +7,10 @@ route -> bearer token -> queue slot (503 when full) -> Content-Type -> Content-L
 requests are admitted at once; `workers` of them run the model, the rest wait holding only their body
 (<= max_bytes), so memory is bounded by queue * max_bytes + workers * (one photo's working arrays).
 
-Logs are one JSON object per line on stderr: sizes, timings, status; never pixels, file names or
-client addresses. Nothing is written to disk.
+Logs are one JSON object per line on stderr (passbg_server.logs: a broken log sink costs lines, never
+requests): sizes, timings, status; never pixels, file names or client addresses. A refused upload is
+drained before the answer (passbg_server.body), so a client that is still sending gets it. Nothing is
+written to disk.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from passbg.errors import InputError, PassbgError
+from passbg_server.body import DRAIN_FACTOR, RequestBody
 from passbg_server.engine import Engine, TooLarge
 from passbg_server.form import FormError, boundary_of, parse_form
+from passbg_server.logs import log
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -53,11 +56,6 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
-
-
-def log(**fields: Any) -> None:
-    line = json.dumps({"t": round(time.time(), 3), **fields}, separators=(",", ":"))
-    print(line, file=sys.stderr, flush=True)
 
 
 class RemoveApp:
@@ -97,6 +95,8 @@ class RemoveApp:
         cors = self._cors(headers.get("origin"))
         method, path = scope["method"], scope["path"]
         info: dict[str, Any] = {"method": method, "path": path}
+        request_body = RequestBody(receive, headers)
+        receive = request_body.receive
         try:
             if path == "/api/remove" and method == "OPTIONS":
                 status, body, ctype, extra = 204, b"", "text/plain", self._preflight(cors)
@@ -118,6 +118,11 @@ class RemoveApp:
             status, ctype, extra = err.status, "application/json", err.headers
             body = json.dumps({"error": err.message}).encode()
             info["error"] = err.message
+            # 408: the client stalled, waiting again for it helps no one.
+            drained = 0 if err.status == 408 else await request_body.drain(
+                self.settings.max_bytes * DRAIN_FACTOR, self.settings.body_timeout_s)
+            if drained:
+                info["drained"] = drained
         info.update(status=status, ms=round((time.perf_counter() - start) * 1000, 1), bytes_out=len(body))
         log(event="request", **info)
         await send({"type": "http.response.start", "status": status,
@@ -208,7 +213,7 @@ class RemoveApp:
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         limit = self.settings.max_bytes
-        too_big = HttpError(413, f"The upload is larger than {limit / 1048576:.0f} MB; send a smaller photo.")
+        too_big = HttpError(413, f"The upload is larger than {limit / 1048576:.3g} MB; send a smaller photo.")
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
