@@ -146,7 +146,7 @@ def fresh(recorder: Recorder) -> Recorder:
 def with_settings(page, **settings) -> None:
     """Store cloud settings before the page's first script runs (as if saved on an earlier visit), and
     count the results the page shows."""
-    page.add_init_script(f"localStorage.setItem('passbg.app.cloud', {json.dumps(json.dumps(settings))})")
+    page.add_init_script(f"localStorage.setItem('passbg.cloud', {json.dumps(json.dumps(settings))})")
     page.add_init_script("window.__results = 0; addEventListener('passbg:result', () => window.__results++)")
 
 
