@@ -299,7 +299,9 @@ async function boot() {
     const worker = await pythonWorker();
     worker.sync.progress = onProgress;
     state.worker = worker;
-    const info = JSON.parse(await worker.sync.init(baseUrl, navigator.hardwareConcurrency || 2, await ortChannel));
+    const info = JSON.parse(
+      await worker.sync.init(baseUrl, navigator.hardwareConcurrency || 2, await ortChannel, await manifestText()),
+    );
     if (state.ortPort) worker.postMessage({ type: "passbg-ort-port", port: state.ortPort }, [state.ortPort]);
     state.timings.python_ready = performance.now() - state.bootStarted;
     state.models = info.models;

@@ -27,7 +27,7 @@ from passbg.quality import report as quality_mod
 from passbg.quality.checks import default_config
 
 
-async def init(base_url: str, threads: int, engine: str = "") -> str:
+async def init(base_url: str, threads: int, engine: str = "", manifest_text: str = "") -> str:
     """Load the ORT bridge and the model manifest; return what the page needs to build its menus.
 
     ``engine`` names the channel of the page's onnxruntime worker (static/app/ort-worker.mjs), which
@@ -41,7 +41,8 @@ async def init(base_url: str, threads: int, engine: str = "") -> str:
     info = await state.bridge.init(base_url, int(threads), engine)
     state.threads = int(info.threads)
     state.isolated = bool(info.isolated)
-    manifest_text = await fetch_text(base_url + "static/models/manifest.json")
+    if not manifest_text:  # the page fetches it once and passes it; fetched here only when it could not
+        manifest_text = await fetch_text(base_url + "static/models/manifest.json")
     state.manifest = parse_manifest(json.loads(manifest_text), root=None)
     return json.dumps(
         {
