@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from passbg.errors import InputError
-from passbg.passport import crop, face
+from passbg.passport import crop, custom, face
 from passbg.passport.face import FaceLandmarks
 from passbg.passport.presets import load_presets
 from passbg.passport.sheets import mm_to_px
@@ -117,14 +117,22 @@ def test_crop_on_the_portraits_puts_the_head_in_range_for_every_preset():
     files = portrait_files()
     seg = runner("u2netp.onnx")
     det, mesh = runner("face_detection_short_range.onnx"), runner("face_landmark.onnx")
-    ok = dict.fromkeys((p.id for p in LAYOUT_PRESETS), 0)
+    # issue 19: a custom 25x30 mm document (head 18-22 mm, eye line 15-18 mm) is checked like any preset
+    licence = custom.custom_preset({"width_mm": 25, "height_mm": 30, "head_min": 18, "head_max": 22,
+                                    "eye_min": 15, "eye_max": 18, "background": "#CFE2F3"}, CAT.defaults)
+    presets = [*LAYOUT_PRESETS, licence]
+    ok = dict.fromkeys((p.id for p in presets), 0)
     for f in files:
         rgb = np.asarray(Image.open(f).convert("RGB"))
         alpha = _u2netp_alpha(seg, rgb)
         lm = face.find_face(rgb, det, mesh)
-        for p in LAYOUT_PRESETS:
+        for p in presets:
             checks = crop.check_crop(crop.plan_crop(alpha, lm, p, CAT.defaults), p)
             ok[p.id] += all(c.passed for c in checks if c.id in ("head_height", "eye_line", "top_margin"))
     rates = {k: v / len(files) for k, v in ok.items()}
     print("crop success per preset:", {k: f"{v:.0%}" for k, v in rates.items()})
     assert min(rates.values()) >= 0.95, rates
+    # the presets added in issue 19 and the custom document: every one of the 53 portraits
+    new = ("kr-passport", "fr-passport", "it-passport", "es-dni", "nl-passport", "ie-passport", "nz-passport",
+           "tr-passport", "sg-passport", "ae-visa", "vn-passport", "my-visa", "ca-visa", "custom")
+    assert {k: rates[k] for k in new} == dict.fromkeys(new, 1.0), rates
