@@ -260,18 +260,31 @@ function failureText(err, url, timedOut) {
     + `Details: ${err.message || err}.`;
 }
 
-async function httpErrorText(response, host) {
-  let detail = "";
+// The server's own words in an error answer: {"error": ...} (passbg, rembg), {"detail": ...} (FastAPI),
+// a plain-text body, or an HTML error page's title (a proxy's "413 Request Entity Too Large").
+async function serverWords(response) {
   try {
     const type = response.headers.get("content-type") || "";
+    const text = (await response.text()).slice(0, 20000);
+    let said = "";
     if (type.includes("json")) {
-      const body = await response.json();
-      detail = body.error || body.detail || "";
-      if (typeof detail !== "string") detail = JSON.stringify(detail);
+      const body = JSON.parse(text);
+      said = body.error ?? body.detail ?? body.message ?? "";
+      if (typeof said !== "string") said = JSON.stringify(said);
+    } else if (type.includes("html")) {
+      said = new DOMParser().parseFromString(text, "text/html").title;
+    } else if (type.startsWith("text/")) {
+      said = text;
     }
+    return said.replace(/\s+/g, " ").trim().slice(0, 300);
   } catch {
-    detail = "";
+    return "";
   }
+}
+
+// The server's words when it gave any (they say what to change), else what the status means.
+async function httpErrorText(response, host) {
+  const said = await serverWords(response);
   const hints = {
     401: "the endpoint needs an API token, or refused yours",
     403: "the endpoint refused the request",
@@ -280,8 +293,8 @@ async function httpErrorText(response, host) {
     429: "the endpoint is rate-limiting requests",
     503: "the endpoint is busy",
   };
-  const words = hints[response.status] ?? "the endpoint reported an error";
-  return `${host} answered HTTP ${response.status}: ${words}${detail ? ` (${detail.slice(0, 200)})` : ""}.`;
+  const words = said || (hints[response.status] ?? "the endpoint reported an error");
+  return `${host} answered HTTP ${response.status}: ${words}${/[.!?]$/.test(words) ? "" : "."}`;
 }
 
 async function sendToCloud() {

@@ -50,7 +50,7 @@ def free_port() -> int:
 class Recorder:
     """rembg-compatible endpoint; the first path segment picks the behaviour:
     good (a real u2netp mask), box (a crude rectangle: a worse cut-out), empty (no person at all), slow,
-    http500, nocors, notpng, wrongsize, truncated."""
+    http500, refusetext (a 413 in plain text, as a proxy words it), nocors, notpng, wrongsize, truncated."""
 
     engine: Engine
     origin: str = ""
@@ -104,6 +104,8 @@ def make_handler(rec: Recorder):
                 time.sleep(8)
             if mode == "http500":
                 return self._reply(mode, 500, "application/json", b'{"error": "model crashed"}')
+            if mode == "refusetext":
+                return self._reply(mode, 413, "text/plain; charset=utf-8", b"Photos up to 1 MB, please.\n")
             if mode == "notpng":
                 return self._reply(mode, 200, "text/html", b"<html>Sign in to continue</html>")
             if mode in ("wrongsize", "empty", "box"):
@@ -336,7 +338,8 @@ def test_an_answer_that_scores_lower_keeps_the_local_result(page, site_url, fres
 FAILURES = {
     # mode: words the user must see
     "slow": "did not answer within 2 s",
-    "http500": "HTTP 500",
+    "http500": "HTTP 500: model crashed.",
+    "refusetext": "HTTP 413: Photos up to 1 MB, please.",
     "nocors": "does not allow this page",
     "notpng": "not a PNG",
     "wrongsize": "337×412 image for a 675×825 photo",
@@ -440,13 +443,23 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout_s
 
 @pytest.fixture(scope="module")
 def reference_server(site_url, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    yield from run_reference_server(site_url, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def small_reference_server(site_url, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """Our server with a 10 kB upload limit: it refuses the page's photo while the page is sending."""
+    yield from run_reference_server(site_url, tmp_path_factory, "--max-mb", "0.01")
+
+
+def run_reference_server(site_url, tmp_path_factory, *extra: str) -> Iterator[tuple[str, Path]]:
     port = free_port()
     log = tmp_path_factory.mktemp("ref") / "server.log"
     origin = site_url.rstrip("/")
     env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'py'}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "passbg_server", "--port", str(port), "--model", "u2netp", "--threads", "1",
-         "--origin", origin], cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+         "--origin", origin, *extra], cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_http(port, "/health", proc, log)
     yield f"http://127.0.0.1:{port}", log
     proc.terminate()
@@ -470,6 +483,16 @@ def test_page_works_against_our_reference_server(page, site_url, reference_serve
     posts = [json.loads(line) for line in log.read_text().splitlines()
              if line.startswith("{") and '"POST"' in line]
     assert len(posts) == 1 and posts[0]["status"] == 200 and posts[0]["om"] is True
+
+
+def test_page_shows_our_servers_refusal_in_its_words(page, site_url, small_reference_server, portraits_dir):
+    url, log = small_reference_server
+    message = run_against(page, site_url, url, portraits_dir)
+    print(f"\nrefused: {message}")
+    assert "answered HTTP 413: The upload is larger than 0.01 MB; send a smaller photo." in message
+    assert "local result stays" in message
+    refused = [json.loads(line) for line in log.read_text().splitlines() if '"status":413' in line]
+    assert len(refused) == 1
 
 
 REMBG_VENV = REPO / ".cache" / "rembg-venv"
