@@ -1,5 +1,5 @@
-"""Step 3: the runtime files into static/vendor/ (pyodide, pyscript, onnxruntime-web), each checked
-against build/pins.json."""
+"""Step 3: the runtime files into static/vendor/ (pyodide, pyscript, onnxruntime-web, libheif-js), each
+checked against build/pins.json."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ ORT_FILES = [
     "ort-wasm-simd-threaded.jsep.mjs",
     "ort-wasm-simd-threaded.jsep.wasm",
 ]
+# libheif-js (LGPL-3.0: libheif and its HEVC decoder libde265), for HEIC photos the browser cannot decode
+# (Chromium): the ES-module build with its wasm inside, imported by static/app/image-decode.mjs only when
+# such a photo arrives, and the licence texts it must travel with. 1.19.8 carries libheif 1.19, the
+# version pillow-heif 0.22.0 decodes with in CPython, so page and CLI decode a HEIC alike.
+LIBHEIF_FILES = {
+    "libheif-wasm/libheif-bundle.mjs": "libheif-bundle.mjs",
+    "libheif-wasm/LICENSE": "LICENSE.md",
+}
 JS_IMPORT = re.compile(r"""["'`]\./([A-Za-z0-9_.-]+\.(?:m?js|css))["'`]""")
 
 
@@ -54,13 +62,14 @@ def runtime_sources(ctx: Context, wheels: dict[str, Path]) -> list[tuple[Path, P
     dist = nm / "@pyscript" / "core" / "dist"
     pairs += [(dist / f, vendor / "pyscript" / f) for f in pyscript_files(dist)]
     pairs += [(nm / "onnxruntime-web" / "dist" / f, vendor / "ort" / f) for f in ORT_FILES]
+    pairs += [(nm / "libheif-js" / f, vendor / "libheif" / name) for f, name in LIBHEIF_FILES.items()]
     return pairs
 
 
 def step_runtime(ctx: Context, wheels: dict[str, Path]) -> None:
     """Copy every runtime file (pinned) into static/vendor/ and remove what is no longer part of it."""
     R = ctx.report
-    R.step("Runtime files into static/vendor/ (pyodide, pyscript, ort)")
+    R.step("Runtime files into static/vendor/ (pyodide, pyscript, ort, libheif)")
     pairs = runtime_sources(ctx, wheels)
     copied = 0
     for src, dest in pairs:

@@ -172,7 +172,7 @@ def _avif() -> bytes:
     return encode(portrait().resize((338, 412)), "AVIF", quality=60, speed=8)
 
 
-@case("heic", "IMG_0001.heic", "an iPhone HEIC photo", "ok")
+@case("heic", "IMG_0001.heic", "an iPhone HEIC photo", "ok", browser=True)
 def _heic() -> bytes:
     import pillow_heif
 
@@ -180,7 +180,8 @@ def _heic() -> bytes:
     return encode(portrait().resize((338, 412)), "HEIF", quality=60)
 
 
-@case("heic-cut", "IMG_0002.heic", "a HEIC photo cut off while copying", "error", "HEIC", "damaged", "JPEG")
+@case("heic-cut", "IMG_0002.heic", "a HEIC photo cut off while copying", "error", "HEIC", "damaged", "JPEG",
+      browser=True)
 def _heic_cut() -> bytes:
     data = _heic()
     return data[: len(data) // 2]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from passbg.core import plugins
+from passbg.core import containers, plugins
 from passbg.errors import InputError
 
 _READABLE_CONTAINERS = plugins.readable()  # registers the HEIC/AVIF plugins with Pillow where installed
@@ -161,6 +161,96 @@ def decode_image(data: bytes, *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedIma
         notes=tuple(notes),
         source=data,
     )
+
+
+def from_pixels(
+    rgba: np.ndarray,
+    *,
+    format: str,
+    original_size: tuple[int, int],
+    orientation: int = 1,
+    colour: str = "converted",
+    notes: tuple[str, ...] = (),
+    max_side: int = DEFAULT_MAX_SIDE,
+    source: bytes = b"",
+) -> DecodedImage:
+    """A `DecodedImage` from pixels decoded elsewhere (the browser): same alpha handling and working-size
+    bound as `decode_image`.
+
+    rgba: uint8 (H, W, 4) straight alpha, sRGB, upright, at most the working size or larger (then shrunk
+    here). original_size: (width, height) of the full upright photo, before any shrinking by the caller.
+    notes: what the caller did that the user should know.
+    """
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"rgba must be uint8 (H, W, 4), got {rgba.dtype} {rgba.shape}")
+    all_notes = list(notes)
+    im, alpha_im = _flatten_alpha(Image.fromarray(rgba, "RGBA"), all_notes)
+    width, height = original_size
+    scale = min(1.0, max_side / max(im.size))
+    if scale < 1.0:
+        target = (max(1, round(im.size[0] * scale)), max(1, round(im.size[1] * scale)))
+        im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if alpha_im is not None:
+            alpha_im = alpha_im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if im.size != (width, height):
+        all_notes.append(f"Working at {im.size[0]} x {im.size[1]} (original {width} x {height}).")
+    return DecodedImage(
+        rgb=np.array(im.convert("RGB"), dtype=np.uint8),
+        alpha=None if alpha_im is None else np.array(alpha_im, dtype=np.uint8),
+        original_size=(width, height),
+        scale=im.size[0] / width,
+        format=format,
+        orientation=orientation,
+        colour=colour,
+        notes=tuple(all_notes),
+        source=source,
+    )
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Why a photo is better decoded by another decoder than this Pillow, and what is known about it.
+
+    reason: "HEIC" / "AVIF" (no plugin here) or "profile" (a colour profile and no littlecms here).
+    icc: the file's ICC profile if any. orientation: its EXIF orientation or HEIF rotation (1..8).
+    """
+
+    reason: str
+    format: str
+    icc: bytes | None = None
+    orientation: int = 1
+
+
+def handoff(data: bytes) -> Handoff | None:
+    """What a runtime whose Pillow lacks the phone plugins or colour management (Pyodide) should hand to
+    another decoder (the browser), or None when `decode_image` reads the file exactly as CPython does.
+    Reads only the file's headers; never raises (an unreadable file is decode_image's to explain)."""
+    head = bytes(data[:1024])
+    container = _iso_bmff_format(head)
+    if container is not None:
+        if container in _READABLE_CONTAINERS:
+            return None
+        facts = containers.heif_facts(bytes(data))
+        return Handoff(container, container, facts.icc, facts.orientation)
+    if ImageCms is not None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(bytes(data)))  # lazy: headers only
+            icc = im.info.get("icc_profile") or None
+            fmt = im.format or "image"
+            orientation = _read_orientation(im)
+    except Exception:  # noqa: BLE001 - see docstring
+        return None
+    if icc is None or containers.is_srgb_profile(icc):
+        return None
+    return Handoff("profile", fmt, icc, orientation)
+
+
+def damaged_message(fmt: str, reason: str) -> str:
+    """The message for a HEIC or AVIF file its decoder refused: which format, why, what to do."""
+    return _damaged(fmt, reason)
 
 
 def _refuse_obvious_non_images(data: bytes) -> str | None:

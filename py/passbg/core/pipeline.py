@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from passbg.core import composite as comp
 from passbg.core import foreground, subjects
 from passbg.core.backend import Backend
 from passbg.core.backgrounds import Background, resolve_background
-from passbg.core.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image
+from passbg.core.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image, from_pixels
 from passbg.core.encode import encode_jpeg, encode_png
 from passbg.core.matte import photo_alpha
 from passbg.core.models import ModelSpec
@@ -112,6 +113,21 @@ def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -
     timings: dict[str, float] = {}
     with Stopwatch(timings, "decode"):
         image = decode_image(data, max_side=max_side)
+    check_usable(image)
+    with Stopwatch(timings, "preprocess"):
+        tensor = to_tensor(image.rgb, spec)
+    return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
+
+
+def prepare_pixels(
+    rgba: np.ndarray, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE, **facts: Any
+) -> Prepared:
+    """`prepare` for pixels decoded elsewhere (the page hands in what the browser decoded):
+    rgba uint8 (H, W, 4) sRGB, upright, straight alpha; `facts` are passbg.core.decode.from_pixels'
+    (format, original_size, orientation, colour, notes). The same working-size bound as for bytes."""
+    timings: dict[str, float] = {}
+    with Stopwatch(timings, "decode"):
+        image = from_pixels(rgba, max_side=max_side, **facts)
     check_usable(image)
     with Stopwatch(timings, "preprocess"):
         tensor = to_tensor(image.rgb, spec)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from passbg.app.web import decoding
 from passbg.app.web.engine import ensure_session, infer
 from passbg.app.web.state import (
     failure,
@@ -144,7 +145,8 @@ def result_meta(
 
 
 async def process(photo: Any, model_id: str, background: str) -> str:
-    """Segment and composite one photo. ``photo`` is a Uint8Array of the file's bytes.
+    """Segment and composite one photo. ``photo`` is a Uint8Array of the file's bytes (decoded by
+    Pyodide's Pillow, or by the browser for HEIC, AVIF and colour profiles: passbg.app.web.decoding).
 
     Returns JSON metadata; the images are fetched with :func:`result_bytes`. Errors come back as
     JSON ``{"error": message}`` in plain words, never as a traceback.
@@ -157,7 +159,7 @@ async def process(photo: Any, model_id: str, background: str) -> str:
         load_ms = await ensure_session(spec)
         report_progress("decoding")
         data = photo.to_bytes() if hasattr(photo, "to_bytes") else bytes(photo)
-        prepared = pipeline.prepare(data, spec)
+        prepared = await decoding.prepare(data, photo, spec, state.base_url)
         forget_last()  # a new, readable photo: the old result's arrays need not share the memory peak
         report_progress("segmenting", model=spec.id)
         raw, bridge_ms = await infer(spec, prepared.tensor)
