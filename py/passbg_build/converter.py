@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from .fetch import pip_download, run
-from .files import copy_atomic, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic
+from .files import copy_atomic, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic, write_text_atomic
 from .layout import Context
 from .report import BuildError
 
@@ -32,7 +32,7 @@ def face_converter_python(ctx: Context) -> Path:
     run([sys.executable, "-m", "venv", "--clear", str(venv)], "creating the converter venv", fix)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-q"]
     run([*pip, *FACE_CONVERTER], "pip install " + want, fix)
-    stamp.write_text(want + "\n")
+    write_text_atomic(stamp, want + "\n")
     return python
 
 

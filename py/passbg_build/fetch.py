@@ -12,7 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .files import tmp_path
+from passbg._shared import atomic
+
 from .layout import Context
 from .report import BuildError, MiB, Report
 
@@ -32,21 +33,16 @@ def run(cmd: list[str], what: str, fix: str, cwd: Path | None = None, env: dict 
 def http_download(url: str, dest: Path, report: Report, label: str) -> None:
     """Download url to dest (atomically) with MB progress; raises urllib/OS errors to the caller."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(dest)
-    try:
-        with urllib.request.urlopen(url, timeout=NET_TIMEOUT_S) as resp, tmp.open("wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0)
-            show = report.progress(label) if total > 4 * MiB else None
-            done = 0
-            while chunk := resp.read(MiB):
-                out.write(chunk)
-                done += len(chunk)
-                if show:
-                    show(done, total)
-        os.replace(tmp, dest)
-        report.fetched(done)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with urllib.request.urlopen(url, timeout=NET_TIMEOUT_S) as resp, atomic.replacing(dest) as out:
+        total = int(resp.headers.get("Content-Length") or 0)
+        show = report.progress(label) if total > 4 * MiB else None
+        done = 0
+        while chunk := resp.read(MiB):
+            out.write(chunk)
+            done += len(chunk)
+            if show:
+                show(done, total)
+    report.fetched(done)
 
 
 def net_reason(e: BaseException) -> str:

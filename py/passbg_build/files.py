@@ -1,14 +1,18 @@
 """Files: sha256 (with a memo so warm builds only stat files), the pins in build/pins.json, atomic
-writes and copies, JSON reading with one-line errors, removal of outputs no longer built."""
+writes and copies, JSON reading with one-line errors, removal of outputs no longer built.
+
+Atomic writes are passbg._shared.atomic, the project's one writer (standard library only, so the
+build may import it before any venv exists; tests/_shared/test_atomic.py checks that)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
+
+from passbg._shared import atomic
 
 from .report import BuildError, Report
 
@@ -47,9 +51,7 @@ class HashMemo:
             return
         live = {k: v for k, v in self.entries.items() if os.path.exists(k)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(live, indent=0, sort_keys=True))
-        os.replace(tmp, self.path)
+        atomic.write_text(self.path, json.dumps(live, indent=0, sort_keys=True))
 
 
 def sha256_file(path: Path) -> str:
@@ -111,34 +113,38 @@ class Pins:
             "files": dict(sorted(files.items())),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(doc, indent=2) + "\n")
+        atomic.write_text(self.path, json.dumps(doc, indent=2) + "\n")
         return len(files), changed
 
 
 def tmp_path(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    """A temporary name beside dest for a file another program writes (renamed into place after)."""
+    return atomic.part_name(dest)
 
 
 def write_bytes_atomic(dest: Path, data: bytes) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(dest)
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    atomic.write_bytes(dest, data)
+
+
+def write_text_atomic(dest: Path, text: str) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(dest, text)
 
 
 def copy_atomic(src: Path, dest: Path, link: bool = False) -> None:
     """Put src's content at dest (hard link when link and possible, else copy), replacing atomically."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(dest)
-    tmp.unlink(missing_ok=True)
     if link:
+        tmp = tmp_path(dest)
         try:
-            os.link(src, tmp)
+            os.link(src, tmp)  # a second name for a complete file: nothing can be half-written
         except OSError:
-            shutil.copyfile(src, tmp)
-    else:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+            pass
+        else:
+            os.replace(tmp, dest)
+            return
+    atomic.copy_file(src, dest)
 
 
 def read_json(path: Path, what: str) -> dict:

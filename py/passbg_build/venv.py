@@ -7,7 +7,7 @@ import json
 import sys
 
 from .fetch import run
-from .files import sha256_file
+from .files import sha256_file, write_text_atomic
 from .layout import Context
 from .report import BuildError
 
@@ -55,5 +55,5 @@ def step_venv(ctx: Context, extras: tuple[str, ...] = ("native",)) -> None:
         "check that PyPI is reachable, or delete .venv and try again",
         cwd=L.repo,
     )
-    stamp_path.write_text(json.dumps({"pyproject_sha256": want_sha, "extras": wanted}) + "\n")
+    write_text_atomic(stamp_path, json.dumps({"pyproject_sha256": want_sha, "extras": wanted}) + "\n")
     R.wrote(".venv")
