@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from passbg._shared import atomic
 from passbg_dev.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -572,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours.close()
                 peer.close()
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, default=lambda o: o.__dict__) + "\n")
+        atomic.write_text(args.json, json.dumps(figures, indent=2, default=lambda o: o.__dict__) + "\n")
     return 0
 
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from passbg._shared import atomic
 from passbg._shared.datafiles import read_text
 from passbg.core.backgrounds import resolve_background
 from passbg.core.foreground import estimate_foreground
@@ -759,7 +760,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if any(r.split == s for r in rows)
             },
         }
-        args.calibrate.write_text(json.dumps(fitted, indent=1), encoding="utf-8")
+        atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
     summary["truth"] = truth_id
     summary["left_out"] = excluded
     summary["seconds"] = time.perf_counter() - started
@@ -776,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report["summary"], report["summary"]["truth"])
     print(f"\n({report['summary']['seconds']:.0f} s)")
     if args.out:
-        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        atomic.write_text(args.out, json.dumps(report, indent=1))
     return 0
 
 
