@@ -31,23 +31,32 @@ export async function decodePhoto(bytes, format, maxSide, icc) {
 }
 
 async function decodeHeic(bytes, maxSide, icc) {
-  const { default: libheif } = await import(LIBHEIF);
-  // A fresh instance per photo, dropped when this function returns: its wasm memory only grows (a 48 MP
-  // photo takes hundreds of MB), and an unreferenced instance takes it with it.
-  const lib = libheif();
-  const images = new lib.HeifDecoder().decode(bytes); // [] when libheif cannot parse the file
-  if (!images.length) throw new Error("libheif cannot read the file's structure");
-  // (HeifImage.is_primary calls a name the 1.19.8 wrapper does not define; the binding itself works)
-  const image = images.find((i) => lib.heif_image_handle_is_primary_image(i.handle)) ?? images[0];
-  const [width, height] = [image.get_width(), image.get_height()]; // upright: irot/imir applied
-  const full = new ImageData(width, height);
-  await new Promise((resolve, reject) =>
-    image.display(full, (done) => (done ? resolve() : reject(new Error("libheif could not decode the image")))));
-  for (const i of images) i.free();
+  const full = await libheifDecode(bytes);
+  const { width, height } = full;
   let out = pixels(await shrink(full, width, height, maxSide));
   if (icc) out = pixels(await createImageBitmap(await withProfile(out, icc), DECODE));
   return { ...out, originalWidth: width, originalHeight: height, colour: icc ? "converted" : "untagged",
            decoder: "libheif-js", notes: [] };
+}
+
+// The primary image, upright (libheif applies irot/imir), as full-size RGBA. A fresh libheif instance per
+// photo, unreachable once this returns: its wasm memory only grows (hundreds of MB for 48 MP), and an
+// unreferenced instance can be collected while the photo is shrunk, instead of staying for the page's life.
+async function libheifDecode(bytes) {
+  const { default: libheif } = await import(LIBHEIF);
+  const lib = libheif();
+  const images = new lib.HeifDecoder().decode(bytes); // [] when libheif cannot parse the file
+  if (!images.length) throw new Error("libheif cannot read the file's structure");
+  try {
+    // (HeifImage.is_primary calls a name the 1.19.8 wrapper does not define; the binding itself works)
+    const image = images.find((i) => lib.heif_image_handle_is_primary_image(i.handle)) ?? images[0];
+    const full = new ImageData(image.get_width(), image.get_height());
+    await new Promise((resolve, reject) =>
+      image.display(full, (done) => (done ? resolve() : reject(new Error("libheif could not decode the image")))));
+    return full;
+  } finally {
+    for (const i of images) i.free();
+  }
 }
 
 // The working size exactly as passbg.core.decode computes it (half-way sizes aside: Python rounds them to

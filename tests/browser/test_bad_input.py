@@ -93,7 +93,7 @@ def _memory(page) -> dict:
     )
 
 
-@pytest.mark.parametrize("name", ["24-megapixels", "48-megapixels"])
+@pytest.mark.parametrize("name", ["24-megapixels", "48-megapixels", "48-megapixels-heic"])
 def test_big_camera_photos_go_through_the_wasm_worker(page, site_url, corpus, name):
     open_app(page, site_url)
     case = CASES[name]
