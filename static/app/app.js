@@ -337,6 +337,8 @@ function setPhoto(file) {
   clearError();
   state.photo = file;
   if (state.photoUrl) URL.revokeObjectURL(state.photoUrl);
+  if (state.beforeFromPython) URL.revokeObjectURL(state.beforeFromPython);
+  state.beforeFromPython = null;
   state.photoUrl = URL.createObjectURL(file);
   ui.before.src = state.photoUrl;
   ui.filename.hidden = false;
@@ -411,6 +413,11 @@ async function showResult(meta, pageMs) {
   ui.empty.hidden = true;
   ui.resultArea.hidden = false;
   drawZoom(meta.zoom);
+  if (ui.before.complete && !ui.before.naturalWidth && !state.beforeFromPython) {
+    // The browser shows no <img> of this photo (HEIC in Chromium): show Python's decoded copy instead.
+    state.beforeFromPython = await fetchResult("original", "image/jpeg");
+    ui.before.src = state.beforeFromPython;
+  }
   const licence = meta.model.licence || {};
   ui.modelUsed.replaceChildren();
   ui.modelUsed.append(`Made with ${meta.model.title} (${meta.model.id}), licence `);

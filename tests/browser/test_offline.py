@@ -24,6 +24,7 @@ from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, SITE, _load_build_module, wait_for_status
+from phone_photos import iphone_heic
 
 PORTRAIT = "usc_B001285.jpg"
 FAST_MODEL = "u2netp"  # 4.6 MB, stored when first used
@@ -300,6 +301,12 @@ def test_after_one_visit_the_app_starts_processes_and_downloads_with_the_server_
     with Image.open(io.BytesIO(saved.read_bytes())) as image:
         assert image.format == "JPEG" and min(image.size) > 100
     page.screenshot(path=str(tmp_path / "offline.png"), full_page=True)
+
+    # A HEIC, never opened while online: libheif-js is part of the offline copy (stored at install).
+    heic = tmp_path / "IMG_0001.HEIC"
+    with Image.open(photo) as upright:
+        heic.write_bytes(iphone_heic(upright.convert("RGB")))
+    assert process(page, heic, FAST_MODEL) == "done", page.inner_text("[data-testid=error]")
 
     # A model that was never used is not on the device: the page says so in plain words.
     models = {m["id"]: m for m in json.loads((SITE / "static/models/manifest.json").read_text())["models"]}

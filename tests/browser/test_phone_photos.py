@@ -80,6 +80,8 @@ def test_a_phone_photo_gives_the_same_passport_photo_in_the_page_and_in_cpython(
     assert process_photo(page, phone_files[name], model=MODEL, background="white") == "done", (
         page.inner_text("[data-testid=error]"))
     in_page, meta = page_composite(page)
+    # The "before" view shows the photo (Chromium has no <img> of a HEIC: the page shows Python's copy).
+    assert page.evaluate("document.getElementById('before').naturalWidth") > 0
     assert (meta["width"], meta["height"]) == (1280, 1600)  # upright (the HEIC is stored 1600 x 1280)
     assert not any("ignored" in note or "could not be used" in note for note in meta["notes"]), meta["notes"]
 
@@ -103,3 +105,12 @@ def test_a_phone_photo_gives_the_same_passport_photo_in_the_page_and_in_cpython(
     shot = tmp_path / f"page-{name}.png"  # for people to look at (-s prints where); not compared
     page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
+
+
+def test_the_page_names_the_decoders_and_their_licence(page, site_url):
+    open_app(page, site_url)
+    text = page.inner_text("[data-testid=decoder-licences]")
+    assert "libheif" in text and "libde265" in text and "LGPL-3.0" in text, text
+    href = page.get_attribute("[data-testid=decoder-licences] a", "href")
+    licence = page.evaluate("async href => (await fetch(href)).text()", href)
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in licence

@@ -205,11 +205,17 @@ def store(result: pipeline.Result) -> None:
 
 
 def result_bytes(kind: str) -> Any:
-    """The encoded result image (``composite`` JPEG or ``cutout`` PNG) as a Uint8Array."""
+    """The encoded result image (``composite`` JPEG or ``cutout`` PNG, or the decoded photo as an
+    ``original`` JPEG) as a Uint8Array."""
     from pyodide.ffi import to_js
 
     if kind == "cutout" and "cutout" not in state.files and state.last is not None:
         state.files["cutout"] = state.last.cutout_png()
+    if kind == "original" and "original" not in state.files and state.last is not None:
+        # the decoded photo, for a page that cannot show the file itself (HEIC in Chromium)
+        from passbg.core.encode import encode_jpeg
+
+        state.files["original"] = encode_jpeg(state.last.image.rgb, quality=90)
     if kind not in state.files:
         raise PassbgError("That image belonged to the previous photo; wait for the new result.")
     return to_js(state.files[kind])
