@@ -178,14 +178,38 @@ def truth_for(
     return rgb, alpha, fg
 
 
-def model_output(data: bytes, spec: ModelSpec, backend: Any, cache: Path | None) -> tuple[Any, np.ndarray]:
+@dataclass(frozen=True)
+class Segmenting:
+    """How the pipeline under test picks what to segment: the whole photo (today's default path), or
+    the region passbg.passport.region finds from the face; long_side forces the region's input size."""
+
+    region: str = "whole"  # "whole" or "face"
+    long_side: int | None = None
+    find: Any = None  # rgb -> passbg.passport.region.Choice, for "face"
+
+    def label(self) -> str:
+        return self.region + (f"@{self.long_side}" if self.long_side else "")
+
+
+WHOLE = Segmenting()
+
+
+def model_output(
+    data: bytes, spec: ModelSpec, backend: Any, cache: Path | None, how: Segmenting = WHOLE
+) -> tuple[Any, np.ndarray]:
     """(prepared input, raw model output) for encoded picture bytes. The raw output is cached (float16,
-    keyed by the bytes and the model file), so re-running the evaluation after a change to the
-    pipeline or the checks does not run the models again."""
-    prepared = prepare(data, spec)
+    keyed by the bytes, the model file and the region and input size), so re-running the evaluation
+    after a change to the pipeline or the checks does not run the models again."""
+    from passbg.core.pipeline import decode, prepare_image
+
+    timings: dict[str, float] = {}
+    image = decode(data, timings)
+    region = how.find(image.rgb).region if how.region == "face" else None
+    prepared = prepare_image(image, spec, region=region, timings=timings, long_side=how.long_side)
     if cache is None:
         return prepared, backend.run(spec, prepared.tensor)
-    key = hashlib.sha256(data + spec.sha256.encode() + spec.id.encode()).hexdigest()[:20]
+    where = b"" if region is None else f"{region.box}{prepared.tensor.shape}".encode()
+    key = hashlib.sha256(data + spec.sha256.encode() + spec.id.encode() + where).hexdigest()[:20]
     file = cache / "raw" / f"{spec.id}.{key}.npz"
     if file.is_file():
         return prepared, np.load(file)["raw"].astype(np.float32)
@@ -360,13 +384,24 @@ def is_bad(metrics: dict[str, float], report: qc.QualityReport) -> bool:
 
 
 def evaluate_item(
-    item: Item, spec: ModelSpec, backend: Any, target: tuple[int, int, int], cache: Path | None = None
+    item: Item,
+    spec: ModelSpec,
+    backend: Any,
+    target: tuple[int, int, int],
+    cache: Path | None = None,
+    how: Segmenting = WHOLE,
 ) -> list[Row]:
-    prepared, raw = model_output(item.data, spec, backend, cache)
+    prepared, raw = model_output(item.data, spec, backend, cache, how)
     result = finish(prepared, raw, target)
     hw = item.alpha.shape
     rows = []
-    a_raw = raw_alpha(raw, hw, spec)
+    if prepared.region is None:
+        a_raw = raw_alpha(raw, hw, spec)
+    else:  # the region's raw output scaled to the region, 0 around it
+        from passbg.core import region as rg
+
+        box = prepared.region.box
+        a_raw = rg.paste(raw_alpha(raw, (box[3] - box[1], box[2] - box[0]), spec), box, hw)
     variants = (
         ("raw", a_raw, naive_composite(item.rgb, a_raw, target), None),
         ("ours", result.alpha, result.composite, result.foreground),
@@ -652,6 +687,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated framings of the composites: tight (the portrait as it is) and/or loose (the "
         "same pixels at the bottom middle of a 3x canvas, as in a phone photo); reported apart",
     )
+    ap.add_argument(
+        "--region",
+        default="whole",
+        help="what the pipeline under test segments: whole (the photo, today's path) or face (the region "
+        "passbg.passport.region finds from the face detector, at the input size data/region.json gives)",
+    )
+    ap.add_argument(
+        "--input-long-side", type=int, help="with --region face: force the model input's long side (px)"
+    )
     ap.add_argument("--dataset", type=Path, help="a folder with images/NAME.jpg + alpha/NAME.png instead")
     ap.add_argument("--portraits", type=Path, default=DEFAULT_PORTRAITS, help="the shared portraits folder")
     ap.add_argument(
@@ -683,6 +727,25 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def segmenting(args: argparse.Namespace, manifest: Manifest, backend: Any) -> Segmenting:
+    """--region and --input-long-side as a Segmenting (the face detector run with CPython onnxruntime)."""
+    if args.region not in ("whole", "face"):
+        raise InputError(f"--region takes whole or face, got {args.region!r}.")
+    if args.region == "whole":
+        if args.input_long_side:
+            raise InputError("--input-long-side needs --region face (the whole photo has the model's size).")
+        return WHOLE
+    from passbg.passport.region import find_region
+
+    det = manifest.helper("face-detector")
+    session = backend.session(det)
+
+    def run(tensor: np.ndarray) -> list[np.ndarray]:
+        return session.run(None, {det.input.name: np.ascontiguousarray(tensor, np.float32)})
+
+    return Segmenting("face", args.input_long_side, lambda rgb: find_region(rgb, run))
+
+
 def _models(manifest: Manifest, wanted: str | None) -> list[ModelSpec]:
     ids = [m.strip() for m in wanted.split(",") if m.strip()] if wanted else manifest.ids()
     unknown = [i for i in ids if i not in manifest.ids()]
@@ -711,6 +774,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     manifest = load_manifest(args.models_dir) if args.models_dir else load_manifest()
     specs = _models(manifest, args.models)
     backend = OrtBackend()
+    how = segmenting(args, manifest, backend)
     target = resolve_background(TARGET).rgb
     started = time.perf_counter()
     if args.dataset:
@@ -736,7 +800,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[Row] = []
     for i, item in enumerate(items):
         for spec in specs:
-            rows.extend(evaluate_item(item, spec, backend, target, args.cache))
+            rows.extend(evaluate_item(item, spec, backend, target, args.cache, how))
         print(
             f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind} {item.framing}",
             file=sys.stderr,
@@ -762,6 +826,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
     summary["truth"] = truth_id
+    summary["segmenting"] = how.label()
     summary["left_out"] = excluded
     summary["seconds"] = time.perf_counter() - started
     return {"summary": summary, "rows": [r.__dict__ for r in rows]}

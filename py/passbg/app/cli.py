@@ -16,8 +16,12 @@ import argparse
 import os
 import signal
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from passbg import __version__
@@ -64,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-side", type=int, default=DEFAULT_MAX_SIDE, help="longest side to work at, in pixels"
+    )
+    parser.add_argument(
+        "--whole-photo",
+        action="store_true",
+        help="segment the whole photo instead of the part around the person that the face detector finds "
+        "(head and shoulders, or the preset's frame with room to adjust it); slower, and salient objects "
+        "beside the person may be kept",
     )
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
     parser.add_argument("--list-models", action="store_true", help="list the available models and exit")
@@ -112,6 +123,7 @@ def _main(argv: list[str] | None) -> int:
         if args.model is not None and args.model not in manifest.models:
             raise InputError(f"Unknown model '{args.model}'. Available models: {', '.join(manifest.ids())}.")
         spec = manifest.get(args.model)
+        args.manifest = manifest
         _check_options(args)
         _prepare_passport(args, manifest)
         if args.input.is_dir():
@@ -253,7 +265,40 @@ def _process_file(path: Path, backend: object, spec: ModelSpec, args: argparse.N
         data = path.read_bytes()
     except OSError as err:
         raise InputError(f"Cannot read {path}: {err.strerror or err}.") from None
-    return process(data, backend, spec, args.background, max_side=args.max_side)  # type: ignore[arg-type]
+    if args.whole_photo:
+        return process(data, backend, spec, args.background, max_side=args.max_side)  # type: ignore[arg-type]
+    return _process_region(data, backend, spec, args)
+
+
+def _process_region(data: bytes, backend: Any, spec: ModelSpec, args: argparse.Namespace) -> Result:
+    """Face detector first, then the region it gives (passbg.passport.region); the whole photo, with a
+    note, when there is no sure face or no face detector."""
+    from passbg.core import pipeline
+    from passbg.passport.region import find_region
+
+    timings: dict[str, float] = {}
+    image = pipeline.decode(data, timings, max_side=args.max_side)
+    with pipeline.Stopwatch(timings, "region"):
+        try:
+            det = args.manifest.helper("face-detector")
+        except SetupError:
+            det = None
+        if det is None:
+            region, note = None, "The face detector is not installed, so the whole photo was cut out."
+        else:
+            session = backend.session(det)
+
+            def feed(t: np.ndarray) -> list[np.ndarray]:
+                return session.run(None, {det.input.name: np.ascontiguousarray(t, np.float32)})
+
+            choice = find_region(image.rgb, feed, getattr(args, "preset_obj", None))
+            region, note = choice.region, choice.note
+    if region is None:
+        image = replace(image, notes=image.notes + (note,))
+    prepared = pipeline.prepare_image(image, spec, region=region, timings=timings)
+    start = time.perf_counter()
+    raw = backend.run(spec, prepared.tensor)
+    return pipeline.finish(prepared, raw, args.background, inference_ms=(time.perf_counter() - start) * 1000)
 
 
 def _write(result: Result, out: Path, fmt: str, args: argparse.Namespace) -> None:

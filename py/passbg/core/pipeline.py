@@ -1,6 +1,6 @@
 """The whole job, split around the model call so the browser can await inference in between:
 
-    prepared = prepare(data, spec)                 # decode + tensor
+    prepared = prepare(data, spec)                 # decode + tensor (of a region: prepare_image)
     raw = backend.run(spec, prepared.tensor)       # the model (awaited in the browser)
     result = finish(prepared, raw, "light-grey")   # alpha, foreground colours, composite
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from passbg.core import composite as comp
 from passbg.core import foreground, subjects
+from passbg.core import region as rg
 from passbg.core.backend import Backend
 from passbg.core.backgrounds import Background, resolve_background
 from passbg.core.decode import DEFAULT_MAX_SIDE, DecodedImage, decode_image, from_pixels
@@ -32,7 +33,7 @@ from passbg.errors import InputError
 MIN_SIDE = 64
 MAX_ASPECT = 6.0
 
-STAGES = ("decode", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
+STAGES = ("decode", "region", "preprocess", "inference", "upsample", "foreground", "composite", "encode")
 
 
 class Stopwatch:
@@ -51,12 +52,14 @@ class Stopwatch:
 
 @dataclass
 class Prepared:
-    """A decoded photo and its model input. tensor: float32 (1, 3, h, w)."""
+    """A decoded photo and its model input. tensor: float32 (1, 3, h, w) of the whole photo, or of
+    `region` only (passbg.core.region; alpha is 0 outside it)."""
 
     image: DecodedImage
     spec: ModelSpec
     tensor: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    region: rg.Region | None = None
 
 
 @dataclass
@@ -108,15 +111,44 @@ class Result:
             return encode_png(cutout, dpi=dpi)
 
 
-def prepare(data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
+def prepare(
+    data: bytes, spec: ModelSpec, *, max_side: int = DEFAULT_MAX_SIDE, region: rg.Region | None = None
+) -> Prepared:
     """Decode photo bytes and build the model's input tensor. Raises InputError for unusable photos."""
     timings: dict[str, float] = {}
+    return prepare_image(decode(data, timings, max_side=max_side), spec, region=region, timings=timings)
+
+
+def decode(data: bytes, timings: dict[str, float], *, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
+    """Decode photo bytes (timed under "decode") and refuse unusable ones (InputError)."""
     with Stopwatch(timings, "decode"):
         image = decode_image(data, max_side=max_side)
     check_usable(image)
+    return image
+
+
+def prepare_image(
+    image: DecodedImage,
+    spec: ModelSpec,
+    *,
+    region: rg.Region | None = None,
+    timings: dict[str, float] | None = None,
+    long_side: int | None = None,
+) -> Prepared:
+    """The model input for a decoded photo: the whole frame at spec.input.size (region None, or a region
+    that is the whole photo of a fixed-size model), else the region at passbg.core.region.input_size
+    (long_side forces the input's long side there: the evaluation's curve)."""
+    timings = {} if timings is None else timings
+    hw = image.rgb.shape[:2]
+    if region is not None and region.covers(hw) and not spec.input.any_size:
+        region = None  # the same tensor as the whole-photo path
     with Stopwatch(timings, "preprocess"):
-        tensor = to_tensor(image.rgb, spec)
-    return Prepared(image=image, spec=spec, tensor=tensor, timings=timings)
+        if region is None:
+            tensor = to_tensor(image.rgb, spec)
+        else:
+            tensor = to_tensor(np.ascontiguousarray(rg.crop(image.rgb, region.box)), spec,
+                               rg.input_size(region.box, spec, long_side))  # fmt: skip
+    return Prepared(image=image, spec=spec, tensor=tensor, timings=timings, region=region)
 
 
 def prepare_pixels(
@@ -151,9 +183,35 @@ def check_usable(image: DecodedImage) -> None:
 
 def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
     """Model output -> alpha float32 (H, W) in [0, 1] at the prepared photo's working size
-    (passbg.core.matte.photo_alpha)."""
+    (passbg.core.matte.photo_alpha; of the region only, then put in place with 0 around it)."""
     image = prepared.image
-    return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
+    if prepared.region is None:
+        return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
+    box = prepared.region.box
+    part_alpha = None if image.alpha is None else np.ascontiguousarray(rg.crop(image.alpha, box))
+    part = photo_alpha(raw, np.ascontiguousarray(rg.crop(image.rgb, box)), prepared.spec, part_alpha)
+    return rg.paste(part, box, image.rgb.shape[:2])
+
+
+def region_notes(prepared: Prepared, alpha: np.ndarray) -> tuple[str, ...]:
+    """Plain-words notes on a region: what it left out, and where the person seems to go on beyond it."""
+    region, hw = prepared.region, prepared.image.rgb.shape[:2]
+    if region is None or region.covers(hw):
+        return ()
+    x0, y0, x1, y1 = region.box
+    share = (x1 - x0) * (y1 - y0) / float(hw[0] * hw[1])
+    notes = [
+        f"Only the part of the photo around the person was cut out ({share:.0%} of it"
+        + (f"; {region.reason}" if region.reason else "")
+        + '); the rest is left transparent. Choose "whole photo" to cut out all of it.'
+    ]
+    cut = rg.cut_edges(rg.crop(alpha, region.box), region.box, hw)
+    if cut:
+        notes.append(
+            f'The person may reach beyond that part at the {" and ".join(cut)}: choose "whole photo" '
+            "if something is cut off."
+        )
+    return tuple(notes)
 
 
 def finish(
@@ -177,9 +235,16 @@ def finish(
         alpha = matte(prepared, raw)
         found = subjects.analyse(alpha)
     subjects.require_person(found)
-    image = replace(image, notes=image.notes + tuple(found.notes()))
+    image = replace(image, notes=image.notes + tuple(found.notes()) + region_notes(prepared, alpha))
     with Stopwatch(timings, "foreground"):
-        fg = foreground.estimate_foreground(image.rgb, alpha)
+        if prepared.region is None:
+            fg = foreground.estimate_foreground(image.rgb, alpha)
+        else:  # only where alpha can be above 0; the colours outside never show
+            box = prepared.region.box
+            part = foreground.estimate_foreground(
+                np.ascontiguousarray(rg.crop(image.rgb, box)), np.ascontiguousarray(rg.crop(alpha, box))
+            )
+            fg = rg.paste(part, box, alpha.shape)
     with Stopwatch(timings, "composite"):
         out = comp.composite(fg, alpha, bg.rgb)
     return Result(
@@ -200,10 +265,11 @@ def process(
     background: str | tuple[int, int, int] | Background = "white",
     *,
     max_side: int = DEFAULT_MAX_SIDE,
+    region: rg.Region | None = None,
 ) -> Result:
     """prepare -> backend.run -> finish, for synchronous backends (CPython)."""
     resolve_background(background)
-    prepared = prepare(data, spec, max_side=max_side)
+    prepared = prepare(data, spec, max_side=max_side, region=region)
     start = time.perf_counter()
     raw = backend.run(spec, prepared.tensor)
     inference_ms = (time.perf_counter() - start) * 1000.0

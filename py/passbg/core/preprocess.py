@@ -19,8 +19,9 @@ RESAMPLING = {
 }
 
 
-def to_tensor(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """rgb uint8 (H, W, 3) -> float32 (1, 3, h, w) with (h, w) from spec.input.size.
+def to_tensor(rgb: np.ndarray, spec: ModelSpec, size: tuple[int, int] | None = None) -> np.ndarray:
+    """rgb uint8 (H, W, 3) -> float32 (1, 3, h, w) with (w, h) = size, default spec.input.size (a size
+    other than that only for a model whose graph takes any size: passbg.core.region.input_size).
 
     value = (pixel / divide_by - mean[c]) / std[c]; divide_by "image_max" uses the resized image's
     maximum (U2-Net's own preprocessing), so a dark photo is stretched to full range.
@@ -28,7 +29,7 @@ def to_tensor(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
     inp = spec.input
-    resized = Image.fromarray(rgb, "RGB").resize(inp.size, RESAMPLING[inp.resize])
+    resized = Image.fromarray(rgb, "RGB").resize(size or inp.size, RESAMPLING[inp.resize])
     hwc = np.asarray(resized)
     if inp.divide_by == "image_max":
         divide_by = float(max(int(hwc.max()), 1))
