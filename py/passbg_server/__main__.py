@@ -7,6 +7,7 @@ import os
 import sys
 
 from passbg.errors import PassbgError
+from passbg_server.pipeline.run import DEFAULT_STEPS, STEPS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,6 +29,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", type=int, default=8, help="requests admitted at once; more get 503 (default 8)")
     p.add_argument("--workers", type=int, default=1, help="requests running the model at once (default 1)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: cores)")
+    p.add_argument("--steps", default=",".join(DEFAULT_STEPS),
+                   help="server pipeline steps beyond the whole frame, comma-separated from "
+                        f"{', '.join(STEPS)}; 'none' = the page's own pipeline "
+                        f"(default {','.join(DEFAULT_STEPS)})")
     return p
 
 
@@ -37,14 +42,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from passbg.core.backend_ort import OrtBackend
     from passbg.core.models import load_manifest
+    from passbg.passport.photo import ort_face_finder
     from passbg_server.app import RemoveApp, Settings
     from passbg_server.engine import Engine, choose_model
     from passbg_server.logs import LogSink
+    from passbg_server.pipeline import ServerPipeline, parse_steps
 
     try:
-        spec = choose_model(load_manifest(args.models_dir), args.model)
+        manifest = load_manifest(args.models_dir)
+        spec = choose_model(manifest, args.model)
         spec.path.stat()
-    except (PassbgError, OSError) as err:
+        steps = parse_steps(args.steps)
+        faces = ort_face_finder(manifest, args.threads) if "region" in steps else None
+    except (PassbgError, OSError, ValueError) as err:
         print(f"server: {err}", file=sys.stderr)
         return 2
     settings = Settings(
@@ -55,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         queue=max(1, args.queue),
         workers=max(1, args.workers),
     )
-    engine = Engine(spec=spec, backend=OrtBackend(threads=args.threads), max_pixels=settings.max_pixels)
+    backend = OrtBackend(threads=args.threads)
+    engine = Engine(spec=spec, backend=backend, max_pixels=settings.max_pixels,
+                    pipeline=ServerPipeline(spec, backend, steps, faces))
     app = RemoveApp(engine, settings)
     sink = LogSink(sys.stderr)  # uvicorn's messages too: log_config=None keeps uvicorn off stderr itself
     sink.install()

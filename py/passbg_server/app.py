@@ -78,7 +78,8 @@ class RemoveApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await asyncio.get_running_loop().run_in_executor(self.pool, self.engine.warm_up)
-                log(event="ready", model=self.engine.spec.id, queue=self.settings.queue,
+                log(event="ready", model=self.engine.spec.id, pipeline=self.engine.info()["pipeline"],
+                    queue=self.settings.queue,
                     workers=self.settings.workers, origins=list(self.settings.origins),
                     token=self.settings.token is not None)
                 await send({"type": "lifespan.startup.complete"})
@@ -106,10 +107,11 @@ class RemoveApp:
             elif path == "/api/remove":
                 raise HttpError(405, "Send the photo with POST (multipart field 'file'). This server never "
                                      "fetches images from URLs.", (("allow", "POST, OPTIONS"),))
-            elif path in ("/", "/health") and method == "GET":
+            elif path in ("/", "/health", "/api/info") and method == "GET":
+                # /api/info is what the page reads (CORS) to name the model and pipeline that answer.
                 status, ctype, extra = 200, "application/json", ()
                 body = json.dumps({
-                    "service": "passbg rembg-compatible endpoint", "model": self.engine.spec.id,
+                    "service": "passbg rembg-compatible endpoint", **self.engine.info(),
                     "api": "POST /api/remove (multipart field 'file'; om=true for the mask)",
                     "admitted": self.admitted, "queue": self.settings.queue}).encode()
             else:
@@ -137,7 +139,7 @@ class RemoveApp:
         if origin is None or not ("*" in allowed or origin in allowed):
             return ()
         return (("access-control-allow-origin", origin), ("vary", "Origin"),
-                ("access-control-expose-headers", "X-Passbg-Model, X-Passbg-Ms"))
+                ("access-control-expose-headers", "X-Passbg-Model, X-Passbg-Pipeline, X-Passbg-Ms"))
 
     @staticmethod
     def _preflight(cors: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -207,7 +209,9 @@ class RemoveApp:
             model_ms = (time.perf_counter() - t0) * 1000
             info["model_ms"] = round(model_ms, 1)
             self.served += 1
-            return png, (("x-passbg-model", self.engine.spec.id), ("x-passbg-ms", f"{model_ms:.0f}"))
+            return png, (("x-passbg-model", self.engine.spec.id),
+                         ("x-passbg-pipeline", str(self.engine.info()["pipeline"])),
+                         ("x-passbg-ms", f"{model_ms:.0f}"))
         finally:
             self.admitted -= 1
 

@@ -15,9 +15,13 @@ from PIL import Image
 
 from passbg.core import pipeline
 from passbg.core.backend_ort import OrtBackend
+from passbg.core.composite import cutout_rgba
+from passbg.core.decode import decode_image
 from passbg.core.encode import encode_png
+from passbg.core.foreground import estimate_foreground
 from passbg.core.models import Manifest, ModelSpec
 from passbg.errors import InputError
+from passbg_server.pipeline import ServerPipeline
 
 # The largest models first: the endpoint exists to give a better second opinion than the page's.
 PREFERRED_MODELS = ("rmbg-1.4", "isnet-fp16")
@@ -54,10 +58,22 @@ class Engine:
     spec: ModelSpec
     backend: OrtBackend
     max_pixels: int
+    pipeline: ServerPipeline | None = None  # None: the page's own pipeline (whole frame, one pass)
+
+    def __post_init__(self) -> None:
+        if self.pipeline is None:
+            self.pipeline = ServerPipeline(self.spec, self.backend, steps=())
 
     def warm_up(self) -> None:
-        """Open the model session now, so the first request is not the slow one."""
-        self.backend.session(self.spec)
+        """Open the model session (and compile the matting kernels) now, so the first request is not
+        the slow one."""
+        assert self.pipeline is not None
+        self.pipeline.warm_up()
+
+    def info(self) -> dict[str, object]:
+        """Which model and pipeline answer (GET /api/info, the X-Passbg-Pipeline header)."""
+        assert self.pipeline is not None
+        return self.pipeline.info()
 
     def remove(self, data: bytes, *, mask_only: bool) -> bytes:
         """Photo file bytes -> PNG at the photo's (upright) size: the mask (greyscale, 255 = person) when
@@ -68,10 +84,12 @@ class Engine:
                 f"The photo has {pixels / 1e6:.1f} megapixels; this server accepts up to "
                 f"{self.max_pixels / 1e6:.1f}. Send a smaller photo."
             )
-        prepared = pipeline.prepare(data, self.spec, max_side=NO_DOWNSCALE)
-        raw = self.backend.run(self.spec, prepared.tensor)
+        assert self.pipeline is not None
+        image = decode_image(data, max_side=NO_DOWNSCALE)
+        pipeline.check_usable(image)
+        alpha = self.pipeline.alpha(image.rgb, image.alpha)
         if mask_only:
-            alpha = pipeline.matte(prepared, raw)  # the same matte a full result would use
-            mask = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
-            return encode_png(mask)
-        return pipeline.finish(prepared, raw, "white").cutout_png()
+            return encode_png(np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8))
+        # The cut-out's colours: the page's blur-fusion estimate, which works in strips (bounded memory
+        # on a 24 MP photo, where pymatting's multilevel estimate holds several full-size planes).
+        return encode_png(cutout_rgba(estimate_foreground(image.rgb, alpha), alpha))

@@ -305,3 +305,14 @@ def test_requests_write_nothing_to_disk_and_logs_hold_no_image_data(server, phot
     text = server.log.read_text()
     assert "holiday-in-rome" not in text
     assert len(max(text.splitlines(), key=len)) < 1000  # no pixels, no base64
+
+
+def test_info_and_every_answer_name_the_model_and_pipeline(server, photo):
+    conn = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
+    conn.request("GET", "/api/info")
+    info = json.loads(conn.getresponse().read())
+    assert info["model"] == "u2netp"
+    assert info["pipeline"] == "whole frame + flip + region" and info["steps"] == ["flip", "region"]
+    reply = remove(server, {"file": ("p.jpg", "image/jpeg", photo)}, "?om=true", {"Origin": PAGE_ORIGIN})
+    assert reply.headers["x-passbg-pipeline"] == info["pipeline"]
+    assert "X-Passbg-Pipeline" in reply.headers["access-control-expose-headers"]  # the page may read it

@@ -1,0 +1,274 @@
+"""`python -m passbg_dev.eval_server`: is the reference server's second opinion worth the upload?
+
+On the evaluation composites of passbg_dev.eval (alpha known by construction), tightly framed (the
+portrait as it is) and loosely framed (the person at native pixels in a 3x larger canvas, capped at the
+page's working size, as in a phone photo), it runs what the page does locally and what happens when the
+page asks the server: the upload the page would send (passbg.app.cloud.upload_jpeg: a JPEG of at most
+--upload-side px), the server's pipeline (passbg_server.pipeline, --steps) on it, its mask as an 8-bit PNG
+would carry it, and the page's own finish_with_mask on the local photo. Both results are measured against
+the truth (SAD, gradient error, halo, score) and reported per framing and background kind, for the ones
+the page would send (local score < cloud_below) and for all.
+
+Model calls go through a disk cache keyed by the input tensor (.cache/eval/server), so comparing step
+sets re-runs only the arithmetic. --calibrate FILE refits the score on the local results of this run
+(tight and loose together, calibration photos only) and reports it on the held-out photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from passbg.app import cloud
+from passbg.core.backend_ort import OrtBackend
+from passbg.core.backgrounds import resolve_background
+from passbg.core.models import ModelSpec, load_manifest
+from passbg.core.pipeline import finish
+from passbg.errors import InputError, PassbgError
+from passbg.passport.photo import ort_face_finder
+from passbg.quality import checks as qc
+from passbg_dev import eval as ev
+from passbg_server.pipeline import ServerPipeline, parse_steps
+
+FRAMINGS = ("tight", "loose")
+LOOSE_FACTOR = 3
+WORKING_SIDE = 2560  # passbg.core.decode.DEFAULT_MAX_SIDE: the page never works on more
+HARD_KINDS = ("hair", "near-black")
+
+
+class CachedBackend:
+    """An OrtBackend whose outputs are kept on disk, keyed by model and input tensor (float16)."""
+
+    def __init__(self, backend: OrtBackend, folder: Path) -> None:
+        self.backend, self.folder = backend, folder
+        self.calls = self.misses = 0
+
+    def session(self, spec: ModelSpec) -> Any:
+        return self.backend.session(spec)
+
+    def run(self, spec: ModelSpec, tensor: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        key = hashlib.sha256(spec.sha256.encode() + np.ascontiguousarray(tensor).tobytes()).hexdigest()[:24]
+        file = self.folder / f"{spec.id}.{key}.npy"
+        if file.is_file():
+            return np.load(file).astype(np.float32)
+        self.misses += 1
+        raw = np.asarray(self.backend.run(spec, tensor), np.float32)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        np.save(file, raw.astype(np.float16))
+        return raw.astype(np.float16).astype(np.float32)
+
+
+def loosen(rgb: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The portrait placed bottom-centre in a canvas LOOSE_FACTOR times its size (scaled down first if the
+    canvas would pass the page's working size), the rest of the canvas background (alpha 0)."""
+    h, w = alpha.shape
+    scale = min(1.0, WORKING_SIDE / (LOOSE_FACTOR * max(h, w)))
+    if scale < 1.0:
+        size = (round(w * scale), round(h * scale))
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS))
+        alpha = np.asarray(Image.fromarray(alpha, "F").resize(size, Image.BICUBIC)).clip(0, 1)
+        fg = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(fg[..., c]), "F").resize(
+            size, Image.BICUBIC)) for c in range(3)], axis=-1).clip(0, 1)
+        h, w = alpha.shape
+    big_h, big_w = LOOSE_FACTOR * h, LOOSE_FACTOR * w
+    top, left = big_h - h, (big_w - w) // 2
+    out = [np.zeros((big_h, big_w, 3), np.uint8), np.zeros((big_h, big_w), np.float32),
+           np.zeros((big_h, big_w, 3), np.float32)]
+    for canvas, part in zip(out, (rgb, alpha, fg), strict=True):
+        canvas[top : top + h, left : left + w] = part
+    return out[0], out[1], out[2].astype(np.float32)
+
+
+def items(photos: list[Path], kinds: list[str], framings: list[str], truth_spec: ModelSpec, backend: Any,
+          cache: Path, tags: dict) -> Iterator[tuple[str, ev.Item]]:
+    for path in photos:
+        base = ev.truth_for(path, truth_spec, backend, cache)
+        for framing in framings:
+            rgb, alpha, fg = base if framing == "tight" else loosen(*base)
+            for kind in kinds:
+                seed = zlib.crc32(f"{path.name}/{kind}".encode())
+                bg = ev.make_background(kind, rgb, alpha, fg, seed)
+                a = alpha[..., None]
+                img = np.clip(np.rint(a * fg * 255.0 + (1 - a) * bg), 0, 255).astype(np.uint8)
+                yield framing, ev.Item(path.stem, kind, tags.get(path.name, []), ev._png(img), img, alpha, fg)
+
+
+def server_mask(pipe: ServerPipeline, upload: bytes) -> np.ndarray:
+    """What the server answers for the upload, as the page reads it: float32 mask at the upload's size,
+    8-bit as the PNG carries it."""
+    from passbg.core.decode import decode_image
+
+    image = decode_image(upload, max_side=1 << 15)
+    alpha = pipe.alpha(image.rgb, image.alpha)
+    return np.rint(alpha * 255.0).astype(np.float32) / np.float32(255.0)
+
+
+def evaluate(item: ev.Item, framing: str, spec: ModelSpec, backend: Any, pipes: dict[str, ServerPipeline],
+             upload_side: int, target: tuple[int, int, int], cache: Path) -> list[dict[str, Any]]:
+    prepared, raw = ev.model_output(item.data, spec, backend, cache)
+    local = finish(prepared, raw, target)
+    rows = []
+
+    def row(variant: str, result: Any) -> dict[str, Any]:
+        metrics, report = ev.measure(item, result.alpha, result.composite, target, result.foreground)
+        return {"variant": variant, "framing": framing, "name": item.name, "kind": item.kind,
+                "metrics": metrics, "bad": ev.is_bad(metrics, report),
+                "checks": {r.id: r.value for r in report.results}}
+
+    rows.append(row("local", local))
+    upload = cloud.upload_jpeg(prepared.image.rgb, upload_side)
+    uploaded_hw = cloud.upload_size(prepared.image.rgb.shape[:2], upload_side)
+    for label, pipe in pipes.items():
+        mask = server_mask(pipe, upload)
+        assert mask.shape == uploaded_hw
+        try:
+            remote = cloud.finish_with_mask(prepared.image, mask, cloud.mask_spec(spec, label), target)
+        except InputError:
+            continue
+        rows.append(row(label, remote))
+    return rows
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    vals = [r["metrics"][key] for r in rows if key in r["metrics"]]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def report(rows: list[dict], labels: list[str], threshold: float, out: Any = sys.stdout) -> dict[str, Any]:
+    """Print per framing and kind: local vs each server step set, on the sent results and on all."""
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    local = {(r["framing"], r["name"], r["kind"]): r for r in rows if r["variant"] == "local"}
+    summary: dict[str, Any] = {}
+    for scope in ("sent", "all"):
+        keys = [k for k, r in local.items() if scope == "all" or r["metrics"]["score"] < threshold]
+        p(f"\n== {scope}: {'local score < ' + format(threshold, 'g') if scope == 'sent' else 'every result'}"
+          f" ({len(keys)} results) ==")
+        p(f"  {'framing/kind':<22}{'n':>4}{'variant':>34}{'SAD':>9}{'grad':>8}{'halo':>8}{'haloI':>8}"
+          f"{'score':>7}{'SAD<loc':>9}{'wins':>6}")
+        groups: dict[tuple[str, str], list] = {}
+        for k in keys:
+            groups.setdefault((k[0], k[2]), []).append(k)
+            groups.setdefault((k[0], "ALL"), []).append(k)
+            groups.setdefault(("both", "ALL"), []).append(k)
+        for (framing, kind), ks in sorted(groups.items()):
+            base = [local[k] for k in ks]
+            for label in ["local", *labels]:
+                got = base if label == "local" else [
+                    r for r in rows if r["variant"] == label and (r["framing"], r["name"], r["kind"]) in ks]
+                if not got:
+                    continue
+                line = {m: _mean(got, m) for m in ("sad", "grad", "halo_de", "halo_ideal", "score")}
+                if label != "local":
+                    by = {(r["framing"], r["name"], r["kind"]): r for r in got}
+                    lower = [by[k]["metrics"]["sad"] < local[k]["metrics"]["sad"] for k in ks if k in by]
+                    wins = [by[k]["metrics"]["score"] > local[k]["metrics"]["score"] for k in ks if k in by]
+                    line["sad_lower"] = float(np.mean(lower))
+                    line["score_wins"] = float(np.mean(wins))
+                cell = summary.setdefault(scope, {}).setdefault(f"{framing}/{kind}", {})
+                cell[label] = line | {"n": len(got)}
+                extra = (f"{line['sad_lower']:9.0%}{line['score_wins']:6.0%}" if label != "local" else "")
+                p(f"  {framing + '/' + kind:<22}{len(got):>4}{label:>34}{line['sad']:9.2f}{line['grad']:8.2f}"
+                  f"{line['halo_de']:8.1f}{line['halo_ideal']:8.1f}{line['score']:7.1f}{extra}")
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m passbg_dev.eval_server",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", type=int, default=4, help="number of portraits (seeded choice; 0 = all)")
+    ap.add_argument("--backgrounds", default=",".join(ev.BACKGROUND_KINDS), help="comma-separated kinds")
+    ap.add_argument("--framing", default="tight,loose", help="tight, loose or both (default)")
+    ap.add_argument("--steps", action="append", default=[],
+                    help="server step set to compare, e.g. 'flip,region' (repeatable; default flip,region)")
+    ap.add_argument("--upload-side", type=int, default=cloud.UPLOAD_LONG_SIDE,
+                    help="long side of the page's upload (default: what the page sends)")
+    ap.add_argument("--model", default="isnet-fp16")
+    ap.add_argument("--portraits", type=Path, default=ev.DEFAULT_PORTRAITS)
+    ap.add_argument("--cache", type=Path, default=ev.DEFAULT_CACHE)
+    ap.add_argument("--holdout", type=float, default=0.5)
+    ap.add_argument("--calibrate", type=Path, help="refit the score on this run's local results (see above)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, help="write every row as JSON")
+    return ap
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest = load_manifest()
+    spec = manifest.get(args.model)
+    backend = CachedBackend(OrtBackend(), args.cache / "server")
+    faces = ort_face_finder(manifest)
+    step_sets = [parse_steps(s) for s in (args.steps or ["flip,region"])]
+    pipes = {" + ".join(s) or "whole": ServerPipeline(spec, backend, s, faces) for s in step_sets}
+    for pipe in pipes.values():
+        pipe.warm_up()
+    kinds = [k.strip() for k in args.backgrounds.split(",") if k.strip()]
+    framings = [f.strip() for f in args.framing.split(",") if f.strip()]
+    unknown = [f for f in framings if f not in FRAMINGS] + [k for k in kinds if k not in ev.BACKGROUND_KINDS]
+    if unknown:
+        raise InputError(f"unknown framing or background kind: {', '.join(unknown)}")
+    excluded = ev.flawed_truth(spec.id)
+    photos = ev.pick_photos(args.portraits, args.photos, args.seed, frozenset(excluded))
+    target = resolve_background(ev.TARGET).rgb
+    rows: list[dict] = []
+    started = time.perf_counter()
+    for i, (framing, item) in enumerate(items(photos, kinds, framings, spec, backend, args.cache,
+                                               ev.read_tags(args.portraits))):
+        rows.extend(evaluate(item, framing, spec, backend, pipes, args.upload_side, target, args.cache))
+        print(f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {framing} {item.kind} "
+              f"(model calls {backend.calls}, run {backend.misses})", file=sys.stderr)
+    cfg = qc.default_config()
+    threshold = float(cfg["cloud_below"])
+    print(f"truth {spec.id} (frozen recipe of passbg_dev.eval); photos {', '.join(p.stem for p in photos)}; "
+          f"upload long side {args.upload_side}; server steps: {', '.join(pipes)}")
+    summary = report(rows, list(pipes), threshold)
+    splits = ev.split_names([r["name"] for r in rows], args.holdout)
+    scored = [ev.Row(spec.id, "ours", r["name"], r["kind"], [], r["metrics"], r["bad"], [], r["checks"],
+                     splits[r["name"]]) for r in rows if r["variant"] == "local"]
+    print("\n== quality score of the local results (bad = MSE > 0.01 or halo_ideal > 25) ==")
+    for framing in (*framings, "both"):
+        for split in ("calibration", "held-out"):
+            part = [s for s, r in zip(scored, [r for r in rows if r["variant"] == "local"], strict=True)
+                    if s.split == split and framing in ("both", r["framing"])]
+            if part:
+                st = ev.score_stats(part, cfg)
+                print(f"  {framing:<6} {split:<12} n={st['n']:4} bad={st['bad']:3} "
+                      f"ROC AUC {st['roc_auc']:.3f}  below {st['threshold']:g}: "
+                      f"good {st['good_flagged']:.1%}, bad {st['bad_caught']:.1%}")
+    if args.calibrate:
+        fitted = ev.calibrate([s for s in scored if s.split == "calibration"] or scored, cfg)
+        args.calibrate.write_text(json.dumps(fitted, indent=1), encoding="utf-8")
+        print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}")
+        for split in ("calibration", "held-out"):
+            part = [s for s in scored if s.split == split]
+            if part:
+                st = ev.score_stats(part, fitted)
+                print(f"  refit {split:<12} ROC AUC {st['roc_auc']:.3f}, good {st['good_flagged']:.1%}, "
+                      f"bad {st['bad_caught']:.1%}")
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+    if args.out:
+        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except PassbgError as err:
+        print(f"passbg_dev.eval_server: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

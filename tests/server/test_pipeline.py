@@ -1,0 +1,99 @@
+"""The server pipeline's steps (passbg_server.pipeline) on arrays whose right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from passbg.core.models import InputSpec, ModelSpec, OutputSpec
+from passbg_server.pipeline import matting, parse_steps, region, tta
+
+
+def test_steps_are_parsed_in_a_fixed_order_and_unknown_ones_refused():
+    assert parse_steps("region, flip") == ("flip", "region")
+    assert parse_steps("none") == () and parse_steps("") == ()
+    with pytest.raises(ValueError, match="unknown"):
+        parse_steps("flip,sharpen")
+    with pytest.raises(ValueError, match="one matting solver"):
+        parse_steps("cf,lkm")
+
+
+def test_fuse_uses_the_region_inside_and_blends_only_at_edges_inside_the_photo():
+    whole = np.zeros((200, 300), np.float32)
+    box = region.Box(top=0, bottom=120, left=100, right=220)  # touches the photo's top edge
+    inside = np.ones((1024, 1024), np.float32)
+    out = region.fuse(whole, inside, box)
+    assert out[:, :100].max() == 0 and out[120:].max() == 0 and out[:, 220:].max() == 0  # outside: whole
+    assert out[0, 160] == 1.0  # the top edge is the photo's: no blend there
+    assert out[60, 160] == 1.0  # deep inside: the region's answer
+    assert 0 < out[60, 100] < 0.2 and 0 < out[119, 160] < 0.2  # inner edges fade into the whole frame
+
+
+def test_silhouette_box_frames_a_small_person_and_skips_one_filling_the_frame():
+    prob = np.zeros((900, 600), np.float32)
+    prob[500:900, 250:350] = 1.0  # a small person standing at the bottom
+    box = region.silhouette_box(prob)
+    assert box is not None
+    assert box.top <= 500 and box.left <= 250 and box.right >= 350
+    assert box.bottom - 500 <= 1.3 * 100 * 1.2 + 2  # head and shoulders, not the whole body
+    full = np.ones((900, 600), np.float32)
+    assert region.silhouette_box(full) is None
+
+
+def test_matting_recovers_a_soft_edge_the_model_drew_hard():
+    # A composite whose true alpha is a soft ramp between a dark person and a light wall; the "model"
+    # alpha is a hard step at the right place. Closed-form matting must get much closer to the ramp.
+    h, w = 64, 96
+    x = np.arange(w, dtype=np.float32)
+    true = np.clip((x - 44) / 8.0, 0, 1)[None, :].repeat(h, 0)[:, ::-1].copy()  # person on the left
+    fg = np.array([60, 40, 30], np.float32)
+    bg = np.array([230, 230, 225], np.float32)
+    rgb = np.clip(np.rint(true[..., None] * fg + (1 - true[..., None]) * bg), 0, 255).astype(np.uint8)
+    hard = (true >= 0.5).astype(np.float32)
+    hard[:, 46:50] = 0.6  # the model is unsure only in a thin band
+    solved = matting.solve(rgb, hard, "cf")
+    assert np.abs(solved - true).sum() < 0.35 * np.abs(hard - true).sum()
+    far = np.abs(x - 48) > 30
+    assert np.array_equal(solved[:, far], hard[:, far])  # certain pixels are kept
+
+
+def test_matting_scales_big_crops_down_to_its_pixel_budget(monkeypatch):
+    seen = {}
+    real = matting._resize_rgb
+
+    def spy(rgb, hw):
+        seen["hw"] = hw
+        return real(rgb, hw)
+
+    monkeypatch.setattr(matting, "_resize_rgb", spy)
+    rgb = np.full((1200, 1000, 3), 200, np.uint8)
+    rgb[:, :500] = 50
+    alpha = np.zeros((1200, 1000), np.float32)
+    alpha[:, :500] = 1.0
+    alpha[:, 495:505] = 0.5
+    matting.solve(rgb, alpha, "lkm", max_pixels=20_000)
+    assert seen["hw"][0] < 700  # scaled down; the narrow side stays >= 48 px, so a little over budget
+    assert seen["hw"][0] * seen["hw"][1] <= 35_000
+
+
+class MirrorShy:
+    """A fake model that sees a person only in the left half of whatever it is shown."""
+
+    def run(self, spec, tensor):
+        out = np.zeros(tensor.shape[-2:], np.float32)
+        out[:, : tensor.shape[-1] // 2] = 1.0
+        return out
+
+    def session(self, spec):
+        return None
+
+
+def test_flip_averages_the_mirrored_answer_before_the_levels():
+    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
+                     input=InputSpec(name="input", size=(8, 8), resize="bilinear", divide_by=255,
+                                     mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
+                     output=OutputSpec(index=0, postprocess="clip"))
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    assert tta.probability(MirrorShy(), spec, rgb, flip=False)[:, 0].tolist() == [1.0] * 8
+    both = tta.probability(MirrorShy(), spec, rgb, flip=True)
+    assert np.allclose(both, 0.5)
