@@ -35,7 +35,12 @@ def cpython_results(manifest, ort_backend, portraits_dir: Path):
         key = (model_id, photo)
         if key not in cache:
             data = (portraits_dir / "images" / photo).read_bytes()
-            cache[key] = pipeline.process(data, ort_backend, manifest.get(model_id), background)
+            # The page's sequence: the face detector first, then the region it gives (as the CLI does).
+            from passbg.app import cli
+
+            args = cli.build_parser().parse_args([photo])
+            args.manifest, args.background = manifest, background
+            cache[key] = cli._process_region(data, ort_backend, manifest.get(model_id), args)
         return cache[key]
 
     return result

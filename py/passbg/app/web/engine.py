@@ -147,3 +147,24 @@ async def find_face(rgb: np.ndarray) -> Any:
             kind, tensor = steps.send(outputs)
         except StopIteration as done:
             return done.value
+
+
+async def find_region(rgb: np.ndarray, preset: Any = None) -> Any:
+    """passbg.passport.region.region_steps driven with awaited onnxruntime-web calls of the face detector
+    (the same steps and numbers as the CPython driver); a Choice. No face detector installed: the whole
+    photo, with a note."""
+    from passbg.errors import SetupError
+    from passbg.passport import region
+
+    try:
+        spec = await helper_session("face-detector")
+    except SetupError:
+        return region.Choice(None, "The face detector is not installed, so the whole photo was cut out.")
+    steps = region.region_steps(rgb, preset)
+    kind, tensor = next(steps)
+    while True:
+        outputs = await run_all(spec, tensor)
+        try:
+            kind, tensor = steps.send(outputs)
+        except StopIteration as done:
+            return done.value

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from passbg.app.web import decoding
-from passbg.app.web.engine import ensure_session, infer
+from passbg.app.web.engine import ensure_session, find_region, infer
 from passbg.app.web.state import (
     failure,
     fetch_text,
@@ -144,9 +144,11 @@ def result_meta(
     )
 
 
-async def process(photo: Any, model_id: str, background: str) -> str:
+async def process(photo: Any, model_id: str, background: str, whole_photo: bool = False) -> str:
     """Segment and composite one photo. ``photo`` is a Uint8Array of the file's bytes (decoded by
     Pyodide's Pillow, or by the browser for HEIC, AVIF and colour profiles: passbg.app.web.decoding).
+    The face detector runs first and only the region it gives is segmented (passbg.passport.region, as
+    the CLI does); ``whole_photo`` keeps the whole-frame path.
 
     Returns JSON metadata; the images are fetched with :func:`result_bytes`. Errors come back as
     JSON ``{"error": message}`` in plain words, never as a traceback.
@@ -161,6 +163,13 @@ async def process(photo: Any, model_id: str, background: str) -> str:
         data = photo.to_bytes() if hasattr(photo, "to_bytes") else bytes(photo)
         prepared = await decoding.prepare(data, photo, spec, state.base_url)
         forget_last()  # a new, readable photo: the old result's arrays need not share the memory peak
+        if not whole_photo:
+            image, timings = prepared.image, prepared.timings
+            with pipeline.Stopwatch(timings, "region"):
+                choice = await find_region(image.rgb)
+            if choice.region is None:
+                image = dataclasses.replace(image, notes=image.notes + (choice.note,))
+            prepared = pipeline.prepare_image(image, spec, region=choice.region, timings=timings)
         report_progress("segmenting", model=spec.id)
         raw, bridge_ms = await infer(spec, prepared.tensor)
         report_progress("compositing")
