@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 PORTRAITS = Path(os.environ.get(
     "PASSBG_PORTRAITS", Path(__file__).resolve().parents[2] / "shared/data/portraits"))
@@ -33,3 +34,13 @@ def portrait_files() -> list[Path]:
     if not files:
         pytest.skip(f"no portraits in {PORTRAITS}")
     return files
+
+
+def u2netp_alpha(run, rgb: np.ndarray) -> np.ndarray:
+    """U2-Net-p's own preprocessing: 320x320, divide by the image max, ImageNet mean/std; min-max output,
+    bilinear to the photo: float32 (H, W) in [0, 1] for rgb uint8 (H, W, 3)."""
+    x = np.asarray(Image.fromarray(rgb).resize((320, 320), Image.BILINEAR), np.float32) / max(rgb.max(), 1)
+    x = (x - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
+    raw = run(x.transpose(2, 0, 1)[None].astype(np.float32))[0][0, 0]
+    raw = (raw - raw.min()) / max(raw.max() - raw.min(), 1e-6)
+    return np.asarray(Image.fromarray(raw).resize(rgb.shape[1::-1], Image.BILINEAR))

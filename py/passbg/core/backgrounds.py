@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
 
-from passbg._shared.datafiles import read_text
+from passbg._shared.datafiles import read_json
 from passbg.errors import InputError
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
@@ -27,14 +26,12 @@ class Background:
 @cache
 def presets() -> dict[str, Background]:
     """The named backgrounds from data/backgrounds.json, in file order."""
-    text = read_text("backgrounds.json")
-    entries = json.loads(text)["backgrounds"]
+    entries = read_json("backgrounds.json")["backgrounds"]
     return {e["id"]: Background(e["id"], e["title"], parse_hex(e["hex"])) for e in entries}
 
 
 def default_background() -> Background:
-    text = read_text("backgrounds.json")
-    return presets()[json.loads(text)["default"]]
+    return presets()[read_json("backgrounds.json")["default"]]
 
 
 def parse_hex(text: str) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from passbg._shared.steps import drive
 from passbg.errors import InputError
 
 DETECTOR_SIZE = 128
@@ -199,10 +200,4 @@ def find_face(rgb: np.ndarray, run_detector: Run, run_mesh: Run) -> FaceLandmark
     """face_steps driven synchronously: run_detector / run_mesh take a tensor and return the model's
     outputs (shapes in face_steps)."""
     runners = {"face-detector": run_detector, "face-landmarks": run_mesh}
-    steps = face_steps(rgb)
-    kind, tensor = next(steps)
-    while True:
-        try:
-            kind, tensor = steps.send(runners[kind](tensor))
-        except StopIteration as done:
-            return done.value
+    return drive(face_steps(rgb), lambda kind, tensor: runners[kind](tensor))

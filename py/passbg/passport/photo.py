@@ -20,8 +20,7 @@ import numpy as np
 
 from passbg.core.models import Manifest
 from passbg.errors import InputError
-from passbg.passport import crop, digital
-from passbg.passport import sheets as printsheet
+from passbg.passport import crop, digital, sheets
 from passbg.passport.face import FaceLandmarks, find_face
 from passbg.passport.presets import Preset
 from passbg.quality import checks as qc
@@ -147,7 +146,7 @@ class Passport:
     @cached_property
     def print_photo(self) -> np.ndarray:
         """The crop at the print size, 300 dpi: uint8 (mm_to_px(height), mm_to_px(width), 3)."""
-        size = (printsheet.mm_to_px(self.preset.width_mm), printsheet.mm_to_px(self.preset.height_mm))
+        size = (sheets.mm_to_px(self.preset.width_mm), sheets.mm_to_px(self.preset.height_mm))
         return crop.render_crop(self.source, self.plan, size, self.fill)
 
     def preview(self, long_side: int = 360) -> np.ndarray:
@@ -172,24 +171,24 @@ class Passport:
         rgb = crop.render_crop(self.source, plan, size, self.fill)
         return digital.best_jpeg(rgb, self.preset.digital.kb)
 
-    def sheet(self, name: str) -> tuple[printsheet.SheetLayout, np.ndarray]:
+    def sheet(self, name: str) -> tuple[sheets.SheetLayout, np.ndarray]:
         """The print sheet `name` (10x15, 4x6, a4) with as many copies as fit: (layout, uint8 image)."""
-        lay = printsheet.layout(printsheet.sheet_id(name), (self.preset.width_mm, self.preset.height_mm),
+        lay = sheets.layout(sheets.sheet_id(name), (self.preset.width_mm, self.preset.height_mm),
                                 caption=self._caption())
-        return lay, printsheet.render_sheet(self.print_photo, lay)
+        return lay, sheets.render_sheet(self.print_photo, lay)
 
     def sheet_jpeg(self, name: str) -> bytes:
-        return printsheet.encode_sheet_jpeg(self.sheet(name)[1])
+        return sheets.encode_sheet_jpeg(self.sheet(name)[1])
 
     def sheet_pdf(self, name: str) -> bytes:
         lay, image = self.sheet(name)
-        return printsheet.encode_sheet_pdf(image, lay)
+        return sheets.encode_sheet_pdf(image, lay)
 
     def _caption(self) -> str:
         w, h = self.preset.width_mm, self.preset.height_mm
         # ASCII only: the caption is drawn with Pillow's built-in bitmap font.
         name = self.preset.id.encode("ascii", "replace").decode()
-        return f"{name} {w:g} x {h:g} mm - print at 100 % ({printsheet.DPI} dpi), no scaling"
+        return f"{name} {w:g} x {h:g} mm - print at 100 % ({sheets.DPI} dpi), no scaling"
 
 
 def summary(p: Passport) -> dict:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from passbg._shared.steps import drive
 from passbg.core import region as rg
 from passbg.passport import face
 from passbg.passport.presets import Preset
@@ -174,10 +175,4 @@ def region_steps(rgb: np.ndarray, preset: Preset | None = None) -> RegionSteps:
 def find_region(rgb: np.ndarray, run_detector: Run, preset: Preset | None = None) -> Choice:
     """region_steps driven synchronously: run_detector takes the detector tensor (1, 3, 128, 128) and
     returns its outputs [regressors (1, 896, 16), scores (1, 896, 1)] (any order)."""
-    steps = region_steps(rgb, preset)
-    kind, tensor = next(steps)
-    while True:
-        try:
-            kind, tensor = steps.send(run_detector(tensor))
-        except StopIteration as done:
-            return done.value
+    return drive(region_steps(rgb, preset), lambda _kind, tensor: run_detector(tensor))

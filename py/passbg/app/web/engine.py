@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from passbg._shared.steps import drive_async
 from passbg.app.web.state import ENGINE_GONE, first_line, now, report_progress, state
 from passbg.core.models import ModelSpec
 from passbg.errors import PassbgError, SetupError
@@ -139,14 +140,10 @@ async def find_face(rgb: np.ndarray) -> Any:
     numbers as the CPython driver)."""
     from passbg.passport import face
 
-    steps = face.face_steps(rgb)
-    kind, tensor = next(steps)
-    while True:
-        outputs = await run_all(await helper_session(kind), tensor)
-        try:
-            kind, tensor = steps.send(outputs)
-        except StopIteration as done:
-            return done.value
+    async def run(kind: str, tensor: np.ndarray) -> list[np.ndarray]:
+        return await run_all(await helper_session(kind), tensor)
+
+    return await drive_async(face.face_steps(rgb), run)
 
 
 async def find_region(rgb: np.ndarray, preset: Any = None) -> Any:
@@ -160,11 +157,4 @@ async def find_region(rgb: np.ndarray, preset: Any = None) -> Any:
         spec = await helper_session("face-detector")
     except SetupError:
         return region.Choice(None, "The face detector is not installed, so the whole photo was cut out.")
-    steps = region.region_steps(rgb, preset)
-    kind, tensor = next(steps)
-    while True:
-        outputs = await run_all(spec, tensor)
-        try:
-            kind, tensor = steps.send(outputs)
-        except StopIteration as done:
-            return done.value
+    return await drive_async(region.region_steps(rgb, preset), lambda _kind, tensor: run_all(spec, tensor))

@@ -125,7 +125,7 @@ async def passport(preset_id: str, mode: str, scale: float, dx_mm: float, dy_mm:
 def passport_file(kind: str, sheet: str = "10x15") -> str:
     """Make a download of the last crop: kind "digital", "sheet-jpeg" or "sheet-pdf" (sheet 10x15, 4x6,
     a4). Returns JSON {name, mime, bytes, message, ...}; the file comes from passport_bytes("download")."""
-    from passbg.passport import sheets as printsheet
+    from passbg.passport import sheets
 
     try:
         job = _passport.job
@@ -139,9 +139,9 @@ def passport_file(kind: str, sheet: str = "10x15") -> str:
                                   "quality": f.quality}
         elif kind in ("sheet-jpeg", "sheet-pdf"):
             lay, image = job.sheet(sheet)
-            sid = printsheet.sheet_id(sheet)
+            sid = sheets.sheet_id(sheet)
             pdf = kind == "sheet-pdf"
-            data = printsheet.encode_sheet_pdf(image, lay) if pdf else printsheet.encode_sheet_jpeg(image)
+            data = sheets.encode_sheet_pdf(image, lay) if pdf else sheets.encode_sheet_jpeg(image)
             info = {"name": f"{stem}-sheet-{sid}.{'pdf' if pdf else 'jpg'}",
                     "mime": "application/pdf" if pdf else "image/jpeg", "copies": lay.copies,
                     "sheet_px": list(lay.sheet_px), "photo_px": list(lay.photo_px),
