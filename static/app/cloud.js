@@ -355,7 +355,10 @@ async function sendToCloud() {
     }
     clearTimeout(timer);
     setMessage(`Checking the answer from ${url.host}…`, "busy");
-    const meta = JSON.parse(await python().process_cloud(answer, url.host));
+    // A passbg server names what answered (model, pipeline); a plain rembg server does not.
+    const source = [response.headers.get("x-passbg-model"), response.headers.get("x-passbg-pipeline")]
+      .filter(Boolean).join(", ");
+    const meta = JSON.parse(await python().process_cloud(answer, url.host, source));
     if (meta.error) {
       setMessage(meta.error + keepLocal, "error");
       return;
@@ -374,8 +377,10 @@ async function sendToCloud() {
 }
 
 function showComparison(meta) {
-  const { local, remote, used, endpoint } = meta.cloud;
-  ui.scores.textContent = `Quality score: on this device ${describeScore(local)}, from ${endpoint} ${describeScore(remote)}.`;
+  const { local, remote, used, endpoint, source } = meta.cloud;
+  const by = source ? ` (${source})` : "";
+  ui.scores.textContent = `Quality score: on this device ${describeScore(local)}, from ${endpoint}${by} ${describeScore(remote)}.`;
+  ui.scores.dataset.source = source || "";
   setMessage(used === "cloud"
     ? `Using the result from ${endpoint}: it scored higher (${remote.score} vs ${local?.score ?? "?"}).`
     : `Keeping the result made on this device: the one from ${endpoint} did not score higher (${remote.score} vs ${local?.score ?? "?"}).`,

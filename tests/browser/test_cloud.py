@@ -480,6 +480,8 @@ def test_page_works_against_our_reference_server(page, site_url, reference_serve
     assert "Using the result from" in message or "Keeping the result made on this device" in message
     scores = page.inner_text("[data-testid=cloud-scores]")
     assert "on this device" in scores and urlsplit(url).netloc in scores
+    # The server names what answered (X-Passbg-Model / X-Passbg-Pipeline) and the page shows it.
+    assert "(u2netp, whole frame + flip + region)" in scores
     posts = [json.loads(line) for line in log.read_text().splitlines()
              if line.startswith("{") and '"POST"' in line]
     assert len(posts) == 1 and posts[0]["status"] == 200 and posts[0]["om"] is True

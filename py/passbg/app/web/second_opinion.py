@@ -33,10 +33,12 @@ def cloud_upload_bytes() -> Any:
     return to_js(state.files["cloud-upload"])
 
 
-def process_cloud(answer: Any, endpoint: str) -> str:
+def process_cloud(answer: Any, endpoint: str, source: str = "") -> str:
     """The endpoint's PNG (mask or cut-out, a Uint8Array) -> composite and checks exactly as for a local
-    result; the better of the two is kept. Returns the kept result's meta plus ``cloud``: {endpoint,
-    local, remote (quality dicts), used: "cloud" | "local"}; or {"error": words} (the local result stays)."""
+    result; the better of the two is kept. `source`: what answered, as the endpoint named it (a passbg
+    server's model and pipeline; empty for a plain rembg server). Returns the kept result's meta plus
+    ``cloud``: {endpoint, source, local, remote (quality dicts), used: "cloud" | "local"}; or
+    {"error": words} (the local result stays)."""
     try:
         local, image = state.last, state.cloud_image
         if local is None or image is None or local.image is not image or state.manifest is None:
@@ -64,7 +66,8 @@ def process_cloud(answer: Any, endpoint: str) -> str:
         kept_quality = remote_quality if used == "cloud" else local_quality
         extra = {"total": now() - t0}
         meta = json.loads(result_meta(kept, model_meta(kept.model_id), extra, kept_quality))
-        meta["cloud"] = {"endpoint": endpoint, "local": local_quality, "remote": remote_quality, "used": used}
+        meta["cloud"] = {"endpoint": endpoint, "source": source, "local": local_quality,
+                         "remote": remote_quality, "used": used}
         return json.dumps(meta)
     except PassbgError as err:
         return json.dumps({"error": str(err)})
