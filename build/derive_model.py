@@ -21,9 +21,8 @@ Needs the `onnx` package (the `models` extra of pyproject.toml); `quantize` also
 Why `quantize` reads a table instead of photos: the activation ranges come from running the model on
 the shared portraits (`python -m passbg_dev.calibrate`, a developer tool), which a user's build does not
 have; the committed table makes the build's output a pure function of (SRC, TABLE), so it can be pinned.
-Measured on IS-Net (2026-12-05, widened from the fp16 file): onnxruntime-web wasm, 2 threads, in Node
-3.25 s at 1024x1024 against 5.8 s for fp32 (the imgly dynamic quint8 file 3.8 s); native onnxruntime
-0.46 s against 1.18 s; mask against the fp16 file on 8 portraits mean 0.49/255, p99 11/255 at 960x768.
+Not adopted yet: with MinMax ranges the 8-bit IS-Net is ~2.3x faster natively but one held-out portrait's
+matte moves by a p99 of 80-115/255; `python -m passbg_dev.calibrate --compare FILE` measures a candidate.
 """
 
 from __future__ import annotations
@@ -224,25 +223,23 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     src, dest = Path(argv[1]), Path(argv[2])
-    if argv[0] == "quantize":
-        tmp = dest.with_name(dest.name + ".part")
-        try:
-            quantize(src, tmp, Path(argv[3]))
-            tmp.replace(dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return 0
-    model = onnx.load(str(src))
-    if argv[0] == "prune":
-        prune_outputs(model)
-    elif argv[0] == "widen":
-        widen(model)
-    elif any_size(model) == 0:
-        raise SystemExit(f"{src.name}: no Resize with a baked target size found; nothing to rewrite")
-    onnx.checker.check_model(model)
     tmp = dest.with_name(dest.name + ".part")
-    tmp.write_bytes(model.SerializeToString(deterministic=True))
-    tmp.replace(dest)
+    try:
+        if argv[0] == "quantize":
+            quantize(src, tmp, Path(argv[3]))
+        else:
+            model = onnx.load(str(src))
+            if argv[0] == "prune":
+                prune_outputs(model)
+            elif argv[0] == "widen":
+                widen(model)
+            elif any_size(model) == 0:
+                raise SystemExit(f"{src.name}: no Resize with a baked target size found; nothing to rewrite")
+            onnx.checker.check_model(model)
+            tmp.write_bytes(model.SerializeToString(deterministic=True))
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return 0
 
 

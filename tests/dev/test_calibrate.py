@@ -27,6 +27,13 @@ def _mask(path: Path, name: str, tensor: np.ndarray) -> np.ndarray:
     return np.clip(session.run(None, {name: tensor})[0].squeeze(), 0, 1) * 255.0
 
 
+def _photo_tensor(spec, portraits_dir: Path) -> np.ndarray:
+    """PHOTO as the model's input at long side 640, through the pipeline's own preprocessing."""
+    rgb = decode.decode_image((portraits_dir / "images" / PHOTO).read_bytes()).rgb
+    size = region.input_size((0, 0, rgb.shape[1], rgb.shape[0]), spec, long_side=640)
+    return preprocess.to_tensor(rgb, spec, size)
+
+
 def _derive(*args: object) -> None:
     subprocess.run([sys.executable, str(DERIVE), *map(str, args)], check=True, capture_output=True)
 
@@ -41,11 +48,9 @@ def test_the_widened_isnet_is_fp32_without_casts_and_gives_the_fp16_mask(manifes
     model = onnx.load(str(out))
     assert not [n for n in model.graph.node if n.op_type == "Cast"]
     assert {i.data_type for i in model.graph.initializer} == {onnx.TensorProto.FLOAT}
-    rgb = decode.decode_image((portraits_dir / "images" / PHOTO).read_bytes()).rgb
-    size = region.input_size((0, 0, rgb.shape[1], rgb.shape[0]), spec, long_side=640)
-    tensor = preprocess.to_tensor(rgb, spec, size)
+    tensor = _photo_tensor(spec, portraits_dir)
     diff = np.abs(_mask(spec.path, spec.input.name, tensor) - _mask(out, spec.input.name, tensor))
-    print(f"\nwidened vs fp16 at {size}: mean {diff.mean():.4f}/255, max {diff.max():.3f}/255")
+    print(f"\nwidened vs fp16 at {tensor.shape[2:]}: mean {diff.mean():.4f}/255, max {diff.max():.3f}/255")
     assert diff.max() < 1.0
 
 
@@ -66,10 +71,8 @@ def test_a_calibrated_8bit_isnet_is_reproducible_and_keeps_the_mask(manifest, po
     digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in outs}
     assert len(digests) == 1, "the same model and table must give the same bytes (the build pins them)"
     assert outs[0].stat().st_size < fp32.stat().st_size / 3
-    rgb = decode.decode_image((portraits_dir / "images" / PHOTO).read_bytes()).rgb
-    size = region.input_size((0, 0, rgb.shape[1], rgb.shape[0]), spec, long_side=640)
-    tensor = preprocess.to_tensor(rgb, spec, size)
+    tensor = _photo_tensor(spec, portraits_dir)
     diff = np.abs(_mask(spec.path, spec.input.name, tensor) - _mask(outs[0], spec.input.name, tensor))
     p99 = np.percentile(diff, 99)
-    print(f"\nisnet 8-bit vs fp16 at {size}: mean {diff.mean():.3f}/255, p99 {p99:.2f}/255")
+    print(f"\nisnet 8-bit vs fp16 at {tensor.shape[2:]}: mean {diff.mean():.3f}/255, p99 {p99:.2f}/255")
     assert diff.mean() < 1.0 and p99 < 20
