@@ -452,13 +452,20 @@ def small_reference_server(site_url, tmp_path_factory) -> Iterator[tuple[str, Pa
     yield from run_reference_server(site_url, tmp_path_factory, "--max-mb", "0.01")
 
 
-def run_reference_server(site_url, tmp_path_factory, *extra: str) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(scope="module")
+def strong_reference_server(site_url, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """Our server on IS-Net (the page's default model) with its full pipeline: stronger than u2netp."""
+    yield from run_reference_server(site_url, tmp_path_factory, model="isnet-fp16")
+
+
+def run_reference_server(site_url, tmp_path_factory, *extra: str,
+                         model: str = "u2netp") -> Iterator[tuple[str, Path]]:
     port = free_port()
     log = tmp_path_factory.mktemp("ref") / "server.log"
     origin = site_url.rstrip("/")
     env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'py'}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "passbg_server", "--port", str(port), "--model", "u2netp", "--threads", "1",
+        [sys.executable, "-m", "passbg_server", "--port", str(port), "--model", model, "--threads", "1",
          "--origin", origin, *extra], cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_http(port, "/health", proc, log)
     yield f"http://127.0.0.1:{port}", log
@@ -485,6 +492,34 @@ def test_page_works_against_our_reference_server(page, site_url, reference_serve
     posts = [json.loads(line) for line in log.read_text().splitlines()
              if line.startswith("{") and '"POST"' in line]
     assert len(posts) == 1 and posts[0]["status"] == 200 and posts[0]["om"] is True
+
+
+def test_a_stronger_second_opinion_wins_on_a_low_scoring_photo_and_the_page_keeps_it(
+    page, site_url, strong_reference_server, portraits_dir
+):
+    """The case the cloud path exists for: the page's quick model does badly on a photo (its score is below
+    the app's own threshold, not a test threshold), the user consents, our server answers with a better
+    cut-out, and the page shows that one, naming the server, its model and its pipeline."""
+    url, log = strong_reference_server
+    open_with(page, site_url, mode="ask", endpoint=url, timeout=120)
+    choose_photo(page, portraits_dir / "images" / BAD_PHOTO)
+    local = page.evaluate("window.passbg.lastMeta.quality")
+    assert local["score"] < checks.default_config()["cloud_below"]
+    page.wait_for_function("document.querySelector('[data-testid=cloud-consent]').open", timeout=10000)
+    before = shown_result(page)
+    page.click("[data-testid=cloud-send]")
+    message = cloud_message(page, 180)
+    host = urlsplit(url).netloc
+    assert "Using the result from" in message
+    assert page.get_attribute("[data-testid=cloud-scores]", "data-used") == "cloud"
+    remote = page.evaluate("window.passbg.lastMeta")
+    assert remote["model"]["id"] == f"cloud:{host}" and remote["quality"]["score"] > local["score"]
+    assert shown_result(page)[0] != before[0]
+    assert host in page.inner_text("[data-testid=model-used]")
+    scores = page.inner_text("[data-testid=cloud-scores]")
+    assert f"{local['score']}/100" in scores and f"{remote['quality']['score']}/100" in scores
+    assert "(isnet-fp16, whole frame + flip + region)" in scores
+    print(f"\nsecond opinion: {scores!r}")
 
 
 def test_page_shows_our_servers_refusal_in_its_words(page, site_url, small_reference_server, portraits_dir):
