@@ -1,8 +1,11 @@
 """Throughput and latency of an endpoint under parallel requests (stdlib only).
 
-    .venv/bin/python -m passbg_server.load http://127.0.0.1:7001 PHOTO.jpg --requests 50 --parallel 50 [--om]
+    .venv/bin/python -m passbg_server.load http://127.0.0.1:7001 PHOTO.jpg --requests 50 --parallel 50 \
+        [--cutout] [--pid SERVER_PID]
 
-Prints one JSON object: status counts, successful photos per second, p50/p95/max latency in ms.
+Prints one JSON object: status counts, successful photos per second, p50/p95/max latency in ms, and with
+--pid (Linux, the server on this machine) the server process's resident memory: its RSS before the run,
+the highest during it (sampled every 50 ms, or the kernel's own high-water mark if higher).
 """
 
 from __future__ import annotations
@@ -62,6 +65,46 @@ def post(url: str, body: bytes, content_type: str, headers: dict[str, str] | Non
         conn.close()
 
 
+def _status_kib(pid: int, field: str) -> int:
+    """A `kB` field of /proc/PID/status (VmRSS, VmHWM); 0 once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class RssWatch:
+    """Samples a process's resident set size every 50 ms while in use (a context manager)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kib, self._stop = pid, 0, threading.Event()
+        self.start_kib = _status_kib(pid, "VmRSS")
+        if not self.start_kib:
+            raise SystemExit(f"load: no process {pid} to watch (is the server running on this machine?)")
+
+    def __enter__(self) -> RssWatch:
+        def sample() -> None:
+            while not self._stop.wait(0.05):
+                self.peak_kib = max(self.peak_kib, _status_kib(self.pid, "VmRSS"))
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> dict[str, float]:
+        def mib(kib: int) -> float:
+            return round(kib / 1024, 1)
+        # The kernel's VmHWM also sees peaks between samples; its counters lag a little, so take both.
+        return {"start_mib": mib(self.start_kib),
+                "peak_mib": mib(max(self.peak_kib, _status_kib(self.pid, "VmHWM")))}
+
+
 def run_load(url: str, photo: bytes, requests: int, parallel: int, om: bool = True) -> dict:
     """`requests` POSTs of `photo` to url/api/remove, `parallel` at a time (all started together when
     equal). Returns counts by status, successful photos per second and latency percentiles (ms)."""
@@ -115,8 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=50)
     p.add_argument("--parallel", type=int, default=50)
     p.add_argument("--cutout", action="store_true", help="ask for the RGBA cut-out instead of the mask")
+    p.add_argument("--pid", type=int, help="the server's process id: report its resident memory too")
     args = p.parse_args(argv)
-    report = run_load(args.url, args.photo.read_bytes(), args.requests, args.parallel, om=not args.cutout)
+    photo = args.photo.read_bytes()
+    if args.pid:
+        with RssWatch(args.pid) as watch:
+            report = run_load(args.url, photo, args.requests, args.parallel, om=not args.cutout)
+        report["server_rss"] = watch.figures()
+    else:
+        report = run_load(args.url, photo, args.requests, args.parallel, om=not args.cutout)
     report.pop("replies")
     print(json.dumps(report))
     return 0
