@@ -16,6 +16,7 @@ const ui = {
   custom: $("custom-colour"),
   backgroundHint: $("background-hint"),
   model: $("model"),
+  wholePhoto: $("whole-photo"),
   modelHint: $("model-hint"),
   run: $("run"),
   photoInput: $("photo-input"),
@@ -364,7 +365,8 @@ async function processPhoto() {
       const t0 = performance.now();
       setStage("decoding");
       const bytes = new Uint8Array(await state.photo.arrayBuffer());
-      const meta = JSON.parse(await state.worker.sync.process(bytes, ui.model.value, chosenBackground()));
+      const meta = JSON.parse(await state.worker.sync.process(
+        bytes, ui.model.value, chosenBackground(), ui.wholePhoto.checked));
       if (meta.error) {
         showError(meta.error);
         continue;
@@ -503,6 +505,7 @@ ui.model.addEventListener("change", () => {
   updateHints();
   if (state.photo) processPhoto();
 });
+ui.wholePhoto.addEventListener("change", () => state.photo && processPhoto());
 ui.background.addEventListener("change", () => {
   updateHints();
   if (state.hasResult) recomposite();

@@ -203,12 +203,13 @@ def region_notes(prepared: Prepared, alpha: np.ndarray) -> tuple[str, ...]:
     notes = [
         f"Only the part of the photo around the person was cut out ({share:.0%} of it"
         + (f"; {region.reason}" if region.reason else "")
-        + '); the rest is left transparent. Choose "whole photo" to cut out all of it.'
+        + '); the rest is left transparent. Tick "Whole photo" (--whole-photo on the '
+        "command line) to cut out all of it."
     ]
     cut = rg.cut_edges(rg.crop(alpha, region.box), region.box, hw)
     if cut:
         notes.append(
-            f'The person may reach beyond that part at the {" and ".join(cut)}: choose "whole photo" '
+            f'The person may reach beyond that part at the {" and ".join(cut)}: tick "Whole photo" '
             "if something is cut off."
         )
     return tuple(notes)
