@@ -3,6 +3,11 @@
     python -m passbg_dev.bench                     # isnet-fp16, 5 portraits + one 24-megapixel upscale
     python -m passbg_dev.bench --model isnet-quint8 --photos 3 --json bench.json
 
+Photos: --photos portraits as they are (tightly framed), --loose of them standing in a room (the person
+at native pixels at the bottom middle of a 3x canvas beside a door frame and furniture, as in a phone
+photo: passbg_dev.scenes.room_composite on the truth cut-out of passbg_dev.eval), and 12 and 24
+megapixel upscales of the first. Ratios are reported for all, tight and loose apart.
+
 For every photo, in turn (pair by pair, so a shared machine's load hits all three alike):
   ours    our real page (site/) in headless Chromium, from choosing the file to the result on screen,
           with the per-stage timings the page records;
@@ -13,8 +18,8 @@ For every photo, in turn (pair by pair, so a shared machine's load hits all thre
 Wall times are what users see; CPU seconds (all threads of the renderer / this process) are printed
 too, because they hardly move when other programs load the machine. The first photo is also timed
 from a cold load (fresh browser profile) to the first result, served from this machine and again over
-a throttled link (--link-mbit), and the 24-megapixel photo's peak memory (proportional set size of the
-renderers: JS heaps + wasm memories) is sampled while it runs.
+a throttled link (--link-mbit), and the 12 and 24 megapixel photos' peak memory (proportional set size
+of the renderers: JS heaps + wasm memories) is sampled while they run.
 
 Needs `python build.py` first (site/ and site-bench/) and the test extras (Playwright, Chromium).
 """
@@ -42,6 +47,7 @@ from passbg_dev.chromium import CHROMIUM, CHROMIUM_ARGS
 REPO = Path(__file__).resolve().parents[2]
 PEER_MODEL = {"isnet-quint8": "small", "isnet-fp16": "medium"}  # the data package's names
 BIG_SIDE = (4000, 6000)  # 24 megapixels
+PHONE12_SIDE = (3000, 4000)  # 12 megapixels, a common phone photo
 PHONE_SIDE = (6048, 8064)  # 48 megapixels, a current phone's main camera
 TIMEOUT_S = 600
 
@@ -364,7 +370,8 @@ def cold_over_link(pw: Any, workdir: Path, model: str, photo: Path, mbit: float)
 
 
 def pick_photos(folder: Path, count: int, workdir: Path) -> list[Path]:
-    """`count` portraits spread evenly over the folder's sorted names, plus a 24 MP upscale of the first."""
+    """`count` portraits spread evenly over the folder's sorted names, plus 12 and 24 MP upscales of the
+    first (the 24 MP one last: the report's memory figures are taken on the upscales)."""
     from PIL import Image
 
     names = sorted(folder.glob("*.jpg"))
@@ -372,11 +379,35 @@ def pick_photos(folder: Path, count: int, workdir: Path) -> list[Path]:
         raise SystemExit(f"no .jpg photos in {folder}")
     step = max(1, len(names) // max(1, count))
     chosen = names[::step][:count]
-    big = workdir / f"{chosen[0].stem}-24mp.jpg"
-    with Image.open(chosen[0]) as image:
-        width, height = BIG_SIDE if image.height >= image.width else BIG_SIDE[::-1]
-        image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC).save(big, quality=90)
-    return [*chosen, big]
+    upscales = []
+    for side, tag in ((PHONE12_SIDE, "12mp"), (BIG_SIDE, "24mp")):
+        big = workdir / f"{chosen[0].stem}-{tag}.jpg"
+        with Image.open(chosen[0]) as image:
+            width, height = side if image.height >= image.width else side[::-1]
+            image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC).save(big, quality=90)
+        upscales.append(big)
+    return [*chosen, *upscales]
+
+
+def room_photos(portraits: list[Path], workdir: Path) -> list[Path]:
+    """Each portrait standing in a room (passbg_dev.scenes.room_composite on its truth cut-out from
+    passbg_dev.eval, cached there), as a JPEG: loosely framed phone-like photos."""
+    from PIL import Image
+
+    from passbg.core.backend_ort import OrtBackend
+    from passbg.core.models import load_manifest
+    from passbg_dev import eval as ev
+    from passbg_dev import scenes
+
+    spec = load_manifest(REPO / "static" / "models" / "manifest.json").get("isnet-fp16")  # eval's truth
+    backend, out = OrtBackend(), []
+    for i, photo in enumerate(portraits):
+        _, alpha, fg = ev.truth_for(photo, spec, backend, ev.DEFAULT_CACHE)
+        img, _, _ = scenes.room_composite(alpha, fg, seed=i)
+        path = workdir / f"{photo.stem}-room.jpg"
+        Image.fromarray(img).save(path, quality=92)
+        out.append(path)
+    return out
 
 
 def phone_photos_48mp(first: Path, workdir: Path) -> list[Path]:
@@ -431,6 +462,14 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
     for name, values in ratios.items():
         out(f"{name:18} median {statistics.median(values):.2f}  min {min(values):.2f}  max {max(values):.2f}")
     figures["ratios"] = {k: statistics.median(v) for k, v in ratios.items()}
+    for framing in ("tight", "loose"):
+        picked = [r for r in rows if r.get("framing") == framing]
+        if picked:
+            values = [r["ours"].ms / r["peer"].ms for r in picked]
+            also = ", with the upscales" if framing == "tight" else ""
+            out(f"ours/peer, {framing:5} median {statistics.median(values):.2f}  min {min(values):.2f}  "
+                f"max {max(values):.2f}  ({len(picked)} photos{also})")
+            figures["ratios"][f"ours/peer {framing}"] = statistics.median(values)
     out("\nour page, per stage (median ms over the photos):")
     keys = [k for k in rows[0]["ours"].stages if all(k in r["ours"].stages for r in rows)]
     stage_medians = {k: statistics.median(r["ours"].stages[k] for r in rows) for k in keys}
@@ -455,6 +494,11 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
         out(f"cold load over a {cold['link_mbit']:g} Mbit/s link: ours {cold['ours_link_ms']:.0f} ms, "
             f"peer {cold['peer_link_ms']:.0f} ms")
     mib = 1024 * 1024
+    for smaller in memory.get("smaller", []):
+        out(f"12 MP photo ({smaller['photo']}): ours peak renderer memory (PSS) "
+            f"{smaller['ours_peak'] / mib:.0f} MiB (Python's wasm memory "
+            f"{smaller['ours_python_heap'] / mib:.0f} MiB), "
+            f"peer {smaller['peer_peak'] / mib:.0f} MiB")
     out(f"24 MP photo ({memory['photo']}): ours peak renderer memory (PSS) "
         f"{memory['ours_peak'] / mib:.0f} MiB (Python's wasm memory {memory['ours_python_heap'] / mib:.0f} "
         f"MiB, main-thread JS heap {memory['ours_js_heap'] / mib:.0f} MiB), "
@@ -515,7 +559,9 @@ def stage_report(photo: Path, model: str, runs: int, resize: str | None, out: Ca
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m passbg_dev.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="isnet-fp16", choices=sorted(PEER_MODEL), help="default isnet-fp16")
-    p.add_argument("--photos", type=int, default=5, help="portraits besides the 24 MP one (default 5)")
+    p.add_argument("--photos", type=int, default=5, help="portraits besides the upscales (default 5)")
+    p.add_argument("--loose", type=int, default=2,
+                   help="how many of them also stand in a room, loosely framed (default 2)")
     p.add_argument("--portraits", type=Path, default=REPO.parent / "shared" / "data" / "portraits" / "images")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     p.add_argument("--link-mbit", type=float, default=100,
@@ -543,7 +589,10 @@ def main(argv: list[str] | None = None) -> int:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="passbg-bench-") as tmp:
         workdir = Path(tmp)
-        photos = pick_photos(args.portraits, args.photos, workdir)
+        picked = pick_photos(args.portraits, args.photos, workdir)
+        tight, upscales = picked[:-2], picked[-2:]
+        loose = room_photos(tight[: args.loose], workdir)
+        photos = [*tight, *loose, *upscales]
         phone = phone_photos_48mp(photos[0], workdir)
         native = Native(args.model, threads)
         with (
@@ -560,13 +609,13 @@ def main(argv: list[str] | None = None) -> int:
                 cold["peer_ms"] = peer.cold(peer_url, args.model, photos[0])
                 print(f"cold first result: ours {cold['ours_ms']:.0f} ms, peer {cold['peer_ms']:.0f} ms",
                       flush=True)
-                rows, memory = [], {}
+                rows, peaks = [], []
                 for photo in photos:
                     from PIL import Image
 
                     with Image.open(photo) as image:
                         pixels = f"{image.width}x{image.height}"
-                    big = photo == photos[-1]
+                    big = photo in upscales
                     with PeakMemory(ours.profile) if big else nullcontext() as ours_mem:
                         ours_run = ours.run(photo)
                     ours_heap = ours.js_heap_bytes() if big else 0
@@ -575,15 +624,16 @@ def main(argv: list[str] | None = None) -> int:
                     peer_heap = peer.js_heap_bytes() if big else 0
                     native_run = native.run(photo)
                     row = {"photo": photo.name, "pixels": pixels, "ours": ours_run, "peer": peer_run,
-                           "native": native_run}
+                           "native": native_run, "framing": "loose" if photo in loose else "tight"}
                     rows.append(row)
                     print(f"  {photo.name}: ours {ours_run.ms:.0f} ms, peer {peer_run.ms:.0f} ms, "
                           f"native {native_run.ms:.0f} ms", flush=True)
                     if big:
-                        memory = {"photo": photo.name, "pixels": pixels, "ours_peak": ours_mem.peak,
-                                  "ours_python_heap": ours_run.python_heap,
-                                  "ours_js_heap": ours_heap, "peer_peak": peer_mem.peak,
-                                  "peer_js_heap": peer_heap}
+                        peaks.append({"photo": photo.name, "pixels": pixels, "ours_peak": ours_mem.peak,
+                                      "ours_python_heap": ours_run.python_heap, "ours_js_heap": ours_heap,
+                                      "peer_peak": peer_mem.peak, "peer_js_heap": peer_heap})
+                # The 24 MP figures as before; the 12 MP phone-size photo's beside them.
+                memory = {**peaks[-1], "smaller": peaks[:-1]}
                 # 48 MP phone photos, ours only, after the 24 MP one (wasm memory never shrinks, so the
                 # peak is the page's, not the photo's alone): the JPEG is decoded by Pillow at 1/4 scale
                 # (draft), the HEIC by libheif-js in full, then shrunk by the browser.
