@@ -67,3 +67,10 @@ def test_pdf_page_has_the_exact_size_and_holds_the_image_at_the_dpi():
     assert float(draw.group(2)) == pytest.approx(1181 * 72 / 300)
     xref = int(re.search(rb"startxref\n(\d+)", pdf).group(1))
     assert pdf[xref:].startswith(b"xref")
+
+
+def test_a_jpeg_of_pure_noise_is_still_written_not_a_broken_stream_error():
+    # Pillow's optimized encoder allots 1 byte per pixel; noise at quality 92, 4:4:4 needs more.
+    noise = np.random.default_rng(0).integers(0, 256, (400, 300, 3), dtype=np.uint8)
+    data = encode_jpeg(noise, quality=92)
+    assert Image.open(io.BytesIO(data)).size == (300, 400)

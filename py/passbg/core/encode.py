@@ -32,8 +32,17 @@ def encode_jpeg(
     options: dict = {"quality": quality, "subsampling": subsampling, "optimize": optimize}
     if dpi:
         options["dpi"] = (dpi, dpi)
+    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buf, "JPEG", **options)
+    try:
+        image.save(buf, "JPEG", **options)
+    except OSError:
+        if not optimize:
+            raise
+        # Pillow sizes its one-shot buffer for optimized JPEGs at 1 byte per pixel; very noisy pixels
+        # at 4:4:4 need more ("broken data stream"). The streaming, unoptimized encoder has no such cap.
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", **{**options, "optimize": False})
     return buf.getvalue()
 
 
