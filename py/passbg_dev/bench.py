@@ -286,13 +286,18 @@ class OurPage(Browser):
         self._ready(model)
         return ms
 
-    def run(self, photo: Path) -> Run:
+    def _choose(self, photo: Path) -> tuple[int, float]:
+        """Choose the photo; return the results counted before it and the renderer's CPU seconds then."""
         # Choosing the same file twice fires no change event: clear the input first.
         done = self.page.evaluate(
             "document.querySelector('[data-testid=photo-input]').value = ''; window.__bench.n"
         )
         cpu0 = self.cpu_s()
         self.page.set_input_files("[data-testid=photo-input]", str(photo))
+        return done, cpu0
+
+    def run(self, photo: Path) -> Run:
+        done, cpu0 = self._choose(photo)
         self.page.wait_for_function(f"window.__bench.n > {done}")
         cpu = self.cpu_s() - cpu0
         state = self.page.evaluate("({b: window.__bench, meta: window.passbg.lastMeta})")
@@ -302,16 +307,11 @@ class OurPage(Browser):
         return Run(ms=state["b"]["end"] - state["b"]["start"], cpu_s=cpu, stages=stages,
                    python_heap=int(state["meta"].get("python_heap") or 0))
 
-
     def passport(self, photo: Path, preset: str) -> Run:
         """With a country preset chosen: ms from choosing the photo to its passport crop on screen
         (cut-out, then the page's crop: face landmarks, frame, checks, preview)."""
         self.page.select_option("[data-testid=preset]", preset)
-        done = self.page.evaluate(
-            "document.querySelector('[data-testid=photo-input]').value = ''; window.__bench.n"
-        )
-        cpu0 = self.cpu_s()
-        self.page.set_input_files("[data-testid=photo-input]", str(photo))
+        done, cpu0 = self._choose(photo)
         # The crop is shown when the presets panel holds a crop for this photo and has nothing queued.
         end = self.page.wait_for_function(
             f"() => window.__bench.n > {done} && (window.__bench.error || (!window.passbgPresets.busy"
@@ -403,11 +403,12 @@ def pick_photos(folder: Path, count: int, workdir: Path) -> list[Path]:
     step = max(1, len(names) // max(1, count))
     chosen = names[::step][:count]
     upscales = []
+    with Image.open(chosen[0]) as image:
+        rgb = image.convert("RGB")
     for side, tag in ((PHONE12_SIDE, "12mp"), (BIG_SIDE, "24mp")):
         big = workdir / f"{chosen[0].stem}-{tag}.jpg"
-        with Image.open(chosen[0]) as image:
-            width, height = side if image.height >= image.width else side[::-1]
-            image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC).save(big, quality=90)
+        width, height = side if rgb.height >= rgb.width else side[::-1]
+        rgb.resize((width, height), Image.Resampling.BICUBIC).save(big, quality=90)
         upscales.append(big)
     return [*chosen, *upscales]
 
@@ -452,8 +453,8 @@ def phone_photos_48mp(first: Path, workdir: Path) -> list[Path]:
 # --- report -------------------------------------------------------------------------------------------
 
 
-def _stats(values: list[float]) -> str:
-    return f"median {statistics.median(values):8.0f}  min {min(values):8.0f}  max {max(values):8.0f}"
+def _stats(values: list[float], spec: str = "8.0f") -> str:
+    return f"median {statistics.median(values):{spec}}  min {min(values):{spec}}  max {max(values):{spec}}"
 
 
 NON_INFERENCE = ("decode", "preprocess", "handoff", "readback", "upsample", "foreground", "composite",
@@ -483,15 +484,14 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
         "ours/native (cpu)": [r["ours"].cpu_s / r["native"].cpu_s for r in rows],
     }
     for name, values in ratios.items():
-        out(f"{name:18} median {statistics.median(values):.2f}  min {min(values):.2f}  max {max(values):.2f}")
+        out(f"{name:18} {_stats(values, '.2f')}")
     figures["ratios"] = {k: statistics.median(v) for k, v in ratios.items()}
     for framing in ("tight", "loose"):
-        picked = [r for r in rows if r.get("framing") == framing]
+        picked = [r for r in rows if r["framing"] == framing]
         if picked:
             values = [r["ours"].ms / r["peer"].ms for r in picked]
             also = ", with the upscales" if framing == "tight" else ""
-            out(f"ours/peer, {framing:5} median {statistics.median(values):.2f}  min {min(values):.2f}  "
-                f"max {max(values):.2f}  ({len(picked)} photos{also})")
+            out(f"ours/peer, {framing:5} {_stats(values, '.2f')}  ({len(picked)} photos{also})")
             figures["ratios"][f"ours/peer {framing}"] = statistics.median(values)
     passports = [r for r in rows if "passport" in r]
     if passports:
@@ -503,8 +503,8 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
             if picked:
                 values = [r["passport"].ms / r["peer"].ms for r in picked]
                 ours_ms = statistics.median(r["passport"].ms for r in picked)
-                out(f"ours/peer, {framing:5} median {statistics.median(values):.2f}  min {min(values):.2f}  "
-                    f"max {max(values):.2f}  (ours median {ours_ms:.0f} ms, {len(picked)} photos)")
+                out(f"ours/peer, {framing:5} {_stats(values, '.2f')}  (ours median {ours_ms:.0f} ms, "
+                    f"{len(picked)} photos)")
                 figures["ratios"][f"passport ours/peer {framing}"] = statistics.median(values)
     out("\nour page, per stage (median ms over the photos):")
     keys = [k for k in rows[0]["ours"].stages if all(k in r["ours"].stages for r in rows)]
