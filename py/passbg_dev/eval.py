@@ -480,7 +480,22 @@ def score_stats(rows: list[Row], cfg: dict) -> dict[str, Any]:
 
 
 WEIGHT_GRID = (0.0, 0.03, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8)
-MAX_GOOD_FLAGGED = 0.05  # calibration target; the issue allows 10 % on unseen photos
+# Calibration target: each good result offered the upload is a needless privacy cost; the product's
+# bound on unseen photos is 3 %, so the threshold is fitted to stay under it on the calibration photos.
+MAX_GOOD_FLAGGED = 0.03
+
+
+def page_scores(rows: list[Row], cfg: dict) -> dict[str, dict[str, Any]]:
+    """score_stats of the results the page shows ("ours" rows), per framing ("tight", "loose", "both")
+    and split: what decides whether the page offers the upload."""
+    ours = [r for r in rows if r.variant == "ours"]
+    out: dict[str, dict[str, Any]] = {}
+    for framing in (*FRAMINGS, "both"):
+        for split in ("all", "calibration", "held-out"):
+            part = [r for r in ours if framing in ("both", r.framing) and r.split == split]
+            if part:
+                out.setdefault(framing, {})[split] = score_stats(part, cfg)
+    return out
 
 
 def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
@@ -566,6 +581,7 @@ def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[
         m: {k: float(np.mean(v)) for k, v in cells.items()} for m, cells in summary["sad_by_framing"].items()
     }
     summary["score"] = {"all": score_stats(rows, cfg)}
+    summary["page_score"] = page_scores(rows, cfg)
     for split in ("calibration", "held-out"):
         part = [r for r in rows if r.split == split]
         if part:
@@ -588,6 +604,15 @@ def _fmt_row(label: str, agg: dict[str, dict[str, float]], stat: str) -> str:
         v = agg.get(k, {}).get(stat)
         cells.append(f"{'-':>11}" if v is None else f"{v:11.4f}" if k == "mse" else f"{v:11.2f}")
     return f"  {label:<20}" + "".join(cells)
+
+
+def _print_page_scores(p: Any, page: dict[str, dict[str, Any]]) -> None:
+    for framing, splits in page.items():
+        for split, s in splits.items():
+            p(
+                f"  {framing:<6} {split:<12} n={s['n']:4} bad={s['bad']:3}  ROC AUC {s['roc_auc']:.3f}  "
+                f"good offered {s['good_flagged']:5.1%}  bad offered {s['bad_caught']:5.1%}"
+            )
 
 
 def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> None:
@@ -645,6 +670,10 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
             f"  below {s['threshold']:.0f} (offered to the cloud): good flagged {s['good_flagged']:.1%}, "
             f"bad caught {s['bad_caught']:.1%}"
         )
+    if summary.get("page_score"):
+        below = summary["score"]["all"]["threshold"]
+        p(f"\n== the page's results (ours): offered the upload below {below:g} ==")
+        _print_page_scores(p, summary["page_score"])
     cal = summary.get("calibrated")
     if cal:
         p("\n== weights refit on the calibration photos only (not shipped unless copied to checks.json) ==")
@@ -660,6 +689,9 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
                     f"  {split}: ROC AUC {s['roc_auc']:.3f}, good flagged {s['good_flagged']:.1%}, "
                     f"bad caught {s['bad_caught']:.1%}"
                 )
+        if cal.get("page_score"):
+            p(f"  the page's results (ours) under the refit, offered below {cal['threshold']:g}:")
+            _print_page_scores(p, cal["page_score"])
     for model, r in summary["real"].items():
         pc = r["percentiles"]
         p(
@@ -724,6 +756,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="write the full report (summary and every row) as JSON")
+    ap.add_argument(
+        "--rows",
+        type=Path,
+        help="score again the rows of an earlier --out report (no model runs: the check values are "
+        "stored), e.g. with --calibrate or after a change to data/checks.json",
+    )
     return ap
 
 
@@ -735,6 +773,12 @@ def segmenting(args: argparse.Namespace, manifest: Manifest, backend: Any) -> Se
         if args.input_long_side:
             raise InputError("--input-long-side needs --region face (the whole photo has the model's size).")
         return WHOLE
+    return face_first(manifest, backend, args.input_long_side)
+
+
+def face_first(manifest: Manifest, backend: Any, long_side: int | None = None) -> Segmenting:
+    """The page's default: the region passbg.passport.region finds from the face detector (run with
+    CPython onnxruntime), at the input size data/region.json gives unless long_side forces one."""
     from passbg.passport.region import find_region
 
     det = manifest.helper("face-detector")
@@ -743,7 +787,7 @@ def segmenting(args: argparse.Namespace, manifest: Manifest, backend: Any) -> Se
     def run(tensor: np.ndarray) -> list[np.ndarray]:
         return session.run(None, {det.input.name: np.ascontiguousarray(tensor, np.float32)})
 
-    return Segmenting("face", args.input_long_side, lambda rgb: find_region(rgb, run))
+    return Segmenting("face", long_side, lambda rgb: find_region(rgb, run))
 
 
 def _models(manifest: Manifest, wanted: str | None) -> list[ModelSpec]:
@@ -756,9 +800,57 @@ def _models(manifest: Manifest, wanted: str | None) -> list[ModelSpec]:
     return [manifest.get(i) for i in ids]
 
 
+def rescore_report(args: argparse.Namespace) -> dict[str, Any]:
+    """run() on the rows of an earlier report: its metrics, bad labels and check values as stored,
+    the score and any calibration under today's data/checks.json, the split by --holdout."""
+    try:
+        earlier = json.loads(args.rows.read_text(encoding="utf-8"))
+        rows = [Row(**r) for r in earlier["rows"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{args.rows} is not a report written by --out ({err}).") from None
+    started = time.perf_counter()
+    about = earlier["summary"] | {"seconds": 0.0}
+    report = scored_report(rows, {}, args, earlier["summary"].get("truth", "?"), about)
+    report["summary"]["seconds"] = time.perf_counter() - started
+    return report
+
+
+def scored_report(
+    rows: list[Row], real: dict[str, list[float]], args: argparse.Namespace, truth_id: str, about: dict
+) -> dict[str, Any]:
+    """The summary of `rows` (split by --holdout), calibrated with --calibrate."""
+    if not 0.0 <= args.holdout < 1.0:
+        raise InputError(f"--holdout must be a share from 0 to below 1, got {args.holdout}.")
+    splits = split_names([r.name for r in rows], args.holdout)
+    for r in rows:
+        r.split = splits[r.name]
+    cfg = qc.default_config()
+    summary = summarise(rows, real, cfg)
+    if args.calibrate:
+        fitted = calibrate([r for r in rows if r.split == "calibration"] or rows, cfg)
+        summary["calibrated"] = {
+            "weights": {k: v["weight"] for k, v in fitted["checks"].items()},
+            "threshold": fitted["cloud_below"],
+            "page_score": page_scores(rows, fitted),
+            **{
+                s: score_stats([r for r in rows if r.split == s], fitted)
+                for s in ("calibration", "held-out")
+                if any(r.split == s for r in rows)
+            },
+        }
+        atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
+    summary["truth"] = truth_id
+    summary["segmenting"] = about.get("segmenting", "whole")
+    summary["left_out"] = about.get("left_out") or {}
+    summary["seconds"] = about.get("seconds", 0.0)
+    return {"summary": summary, "rows": [r.__dict__ for r in rows]}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from passbg.core.backend_ort import OrtBackend
 
+    if args.rows:
+        return rescore_report(args)
     kinds = [k.strip() for k in args.backgrounds.split(",")] if args.backgrounds else list(BACKGROUND_KINDS)
     bad_kinds = [k for k in kinds if k not in BACKGROUND_KINDS + EXTRA_KINDS]
     if bad_kinds:
@@ -805,31 +897,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind} {item.framing}",
             file=sys.stderr,
         )
-    if not 0.0 <= args.holdout < 1.0:
-        raise InputError(f"--holdout must be a share from 0 to below 1, got {args.holdout}.")
-    splits = split_names([r.name for r in rows], args.holdout)
-    for r in rows:
-        r.split = splits[r.name]
     real = {} if args.no_real else {spec.id: real_scores(photos, spec, backend, target) for spec in specs}
-    cfg = qc.default_config()
-    summary = summarise(rows, real, cfg)
-    if args.calibrate:
-        fitted = calibrate([r for r in rows if r.split == "calibration"] or rows, cfg)
-        summary["calibrated"] = {
-            "weights": {k: v["weight"] for k, v in fitted["checks"].items()},
-            "threshold": fitted["cloud_below"],
-            **{
-                s: score_stats([r for r in rows if r.split == s], fitted)
-                for s in ("calibration", "held-out")
-                if any(r.split == s for r in rows)
-            },
-        }
-        atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
-    summary["truth"] = truth_id
-    summary["segmenting"] = how.label()
-    summary["left_out"] = excluded
-    summary["seconds"] = time.perf_counter() - started
-    return {"summary": summary, "rows": [r.__dict__ for r in rows]}
+    about = {"segmenting": how.label(), "left_out": excluded, "seconds": time.perf_counter() - started}
+    return scored_report(rows, real, args, truth_id, about)
 
 
 def main(argv: list[str] | None = None) -> int:

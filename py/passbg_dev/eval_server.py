@@ -115,8 +115,11 @@ def server_mask(pipe: ServerPipeline, upload: bytes) -> np.ndarray:
 
 
 def evaluate(item: ev.Item, framing: str, spec: ModelSpec, backend: Any, pipes: dict[str, ServerPipeline],
-             upload_side: int, target: tuple[int, int, int], cache: Path) -> list[dict[str, Any]]:
-    prepared, raw = ev.model_output(item.data, spec, backend, cache)
+             upload_side: int, target: tuple[int, int, int], cache: Path,
+             how: ev.Segmenting = ev.WHOLE, send_below: float | None = None) -> list[dict[str, Any]]:
+    """Rows for the local result (spec, segmenting `how`, as the page does) and each server answer;
+    with send_below, the server is asked only when the local score is below it (as the page asks)."""
+    prepared, raw = ev.model_output(item.data, spec, backend, cache, how)
     local = finish(prepared, raw, target)
     rows = []
 
@@ -127,6 +130,8 @@ def evaluate(item: ev.Item, framing: str, spec: ModelSpec, backend: Any, pipes: 
                 "checks": {r.id: r.value for r in report.results}}
 
     rows.append(row("local", local))
+    if send_below is not None and rows[0]["metrics"]["score"] >= send_below:
+        return rows
     upload = cloud.upload_jpeg(prepared.image.rgb, upload_side)
     uploaded_hw = cloud.upload_size(prepared.image.rgb.shape[:2], upload_side)
     for label, pipe in pipes.items():
@@ -193,10 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="server step set to compare, e.g. 'flip,region' (repeatable; default flip,region)")
     ap.add_argument("--upload-side", type=int, default=cloud.UPLOAD_LONG_SIDE,
                     help="long side of the page's upload (default: what the page sends)")
-    ap.add_argument("--model", default="isnet-fp16")
+    ap.add_argument("--model", default="isnet-fp16", help="the server's model (and the truth's)")
+    ap.add_argument("--local-model", help="the page's model for the local result (default: --model)")
+    ap.add_argument("--local-region", default="face",
+                    help="what the page segments: face (its default, the face-first region) or whole")
     ap.add_argument("--portraits", type=Path, default=ev.DEFAULT_PORTRAITS)
     ap.add_argument("--cache", type=Path, default=ev.DEFAULT_CACHE)
     ap.add_argument("--holdout", type=float, default=0.5)
+    ap.add_argument("--sent-only", action="store_true",
+                    help="ask the server only for what the page would send (local score < cloud_below)")
     ap.add_argument("--calibrate", type=Path, help="refit the score on this run's local results (see above)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="write every row as JSON")
@@ -206,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     manifest = load_manifest()
     spec = manifest.get(args.model)
+    local_spec = manifest.get(args.local_model or args.model)
+    if args.local_region not in ("face", "whole"):
+        raise InputError(f"--local-region takes face or whole, got {args.local_region!r}.")
+    how = ev.face_first(manifest, OrtBackend()) if args.local_region == "face" else ev.WHOLE
     backend = CachedBackend(OrtBackend(), args.cache / "server")
     faces = ort_face_finder(manifest)
     step_sets = [parse_steps(s) for s in (args.steps or ["flip,region"])]
@@ -220,17 +234,19 @@ def run(args: argparse.Namespace) -> int:
     excluded = ev.flawed_truth(spec.id)
     photos = ev.pick_photos(args.portraits, args.photos, args.seed, frozenset(excluded))
     target = resolve_background(ev.TARGET).rgb
+    cfg = qc.default_config()
+    threshold = float(cfg["cloud_below"])
     rows: list[dict] = []
     started = time.perf_counter()
     for i, (framing, item) in enumerate(items(photos, kinds, framings, spec, backend, args.cache,
                                                ev.read_tags(args.portraits))):
-        rows.extend(evaluate(item, framing, spec, backend, pipes, args.upload_side, target, args.cache))
+        rows.extend(evaluate(item, framing, local_spec, backend, pipes, args.upload_side, target, args.cache,
+                             how, threshold if args.sent_only else None))
         print(f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {framing} {item.kind} "
               f"(model calls {backend.calls}, run {backend.misses})", file=sys.stderr)
-    cfg = qc.default_config()
-    threshold = float(cfg["cloud_below"])
     print(f"truth {spec.id} (frozen recipe of passbg_dev.eval); photos {', '.join(p.stem for p in photos)}; "
-          f"upload long side {args.upload_side}; server steps: {', '.join(pipes)}")
+          f"local: {local_spec.id}, {how.label()}; upload long side {args.upload_side}; "
+          f"server: {spec.id}, steps {', '.join(pipes)}")
     summary = report(rows, list(pipes), threshold)
     splits = ev.split_names([r["name"] for r in rows], args.holdout)
     scored = [ev.Row(spec.id, "ours", r["name"], r["kind"], [], r["metrics"], r["bad"], [], r["checks"],

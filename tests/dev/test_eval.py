@@ -219,3 +219,50 @@ def test_calibration_raises_the_weight_of_the_check_that_separates_and_sets_the_
     stats = ev.score_stats(rows, fitted)
     assert stats["good_flagged"] <= ev.MAX_GOOD_FLAGGED and stats["bad_caught"] == 1.0
     assert cfg["checks"]["strays"]["weight"] == checks.default_config()["checks"]["strays"]["weight"]  # copy
+
+
+def _stored_report(path, n_photos=8):
+    """An --out report of synthetic rows: per photo, tight and loose results of the page ("ours") and
+    raw ones; on the bad ones the strays check is at its 'bad' value, elsewhere every check is ok."""
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    rows = []
+    for i in range(n_photos):
+        for j, framing in enumerate(("tight", "loose")):
+            for variant in ("raw", "ours"):
+                bad = (i + j) % 3 == 0
+                values = dict(ok, strays=cfg["checks"]["strays"]["bad"] if bad else 0.0)
+                rows.append(ev.Row("m", variant, f"p{i}", "white", [], {"sad": 1.0, "grad": 1.0}, bad, [], values,
+                                   framing=framing).__dict__)  # fmt: skip
+    path.write_text(json.dumps({"summary": {"truth": "m"}, "rows": rows}))
+    return rows
+
+
+def test_a_stored_report_is_scored_again_per_framing_and_calibrated_without_model_runs(tmp_path, capsys):
+    report = tmp_path / "earlier.json"
+    rows = _stored_report(report)
+    fitted = tmp_path / "fitted.json"
+    args = ["--rows", str(report), "--calibrate", str(fitted), "--out", str(tmp_path / "again.json")]
+    assert ev.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "the page's results (ours)" in printed
+    again = json.loads((tmp_path / "again.json").read_text())["summary"]
+    page = again["page_score"]
+    assert set(page) == {"tight", "loose", "both"} and set(page["both"]) == {"calibration", "held-out"}
+    ours = [r for r in rows if r["variant"] == "ours"]
+    assert page["both"]["calibration"]["n"] + page["both"]["held-out"]["n"] == len(ours)
+    assert page["tight"]["held-out"]["n"] == len([r for r in ours if r["framing"] == "tight"]) // 2
+    # strays separates bad from good exactly: the refit offers the upload for every bad result, no good one
+    refit = again["calibrated"]["page_score"]["both"]["held-out"]
+    assert refit["roc_auc"] == 1.0 and refit["bad_caught"] == 1.0 and refit["good_flagged"] == 0.0
+    assert json.loads(fitted.read_text())["cloud_below"] == again["calibrated"]["threshold"]
+
+
+def test_a_file_that_is_not_a_report_gets_a_plain_message(tmp_path, capsys):
+    bad = tmp_path / "notes.json"
+    bad.write_text("[1, 2]")
+    assert ev.main(["--rows", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a report written by --out" in err and "Traceback" not in err
