@@ -45,6 +45,7 @@ from PIL import Image
 from passbg._shared import atomic
 from passbg._shared.datafiles import read_text
 from passbg.core.backgrounds import resolve_background
+from passbg.core.decode import DEFAULT_MAX_SIDE
 from passbg.core.foreground import estimate_foreground
 from passbg.core.matte import level_stretch, normalise, resize_alpha
 from passbg.core.models import Manifest, ModelSpec, load_manifest
@@ -300,8 +301,12 @@ def composites(
     framings: tuple[str, ...] = ("tight",),
 ) -> Iterator[Item]:
     for path in photos:
-        rgb0, alpha0, fg0 = truth_for(path, truth_spec, backend, cache)
+        tight = truth_for(path, truth_spec, backend, cache)
         for framing in framings:
+            # A loose canvas larger than the page's working size is shrunk by the page: shrink the
+            # portrait first, so the truth has the result's size.
+            loose = framing == "loose"
+            rgb0, alpha0, fg0 = scenes.fit_for_loose(*tight, DEFAULT_MAX_SIDE) if loose else tight
             alpha, fg = framed(framing, alpha0, fg0)
             for kind in kinds:
                 # The tight seed is the one used before framings existed, so its composites are unchanged.

@@ -27,22 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from passbg.app import cloud
 from passbg.core.backend_ort import OrtBackend
 from passbg.core.backgrounds import resolve_background
+from passbg.core.decode import DEFAULT_MAX_SIDE
 from passbg.core.models import ModelSpec, load_manifest
 from passbg.core.pipeline import finish
 from passbg.errors import InputError, PassbgError
 from passbg.passport.photo import ort_face_finder
 from passbg.quality import checks as qc
 from passbg_dev import eval as ev
+from passbg_dev import scenes
 from passbg_server.pipeline import ServerPipeline, parse_steps
 
 FRAMINGS = ("tight", "loose")
 LOOSE_FACTOR = 3
-WORKING_SIDE = 2560  # passbg.core.decode.DEFAULT_MAX_SIDE: the page never works on more
 HARD_KINDS = ("hair", "near-black")
 
 
@@ -72,22 +72,11 @@ class CachedBackend:
 def loosen(rgb: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The portrait placed bottom-centre in a canvas LOOSE_FACTOR times its size (scaled down first if the
     canvas would pass the page's working size), the rest of the canvas background (alpha 0)."""
-    h, w = alpha.shape
-    scale = min(1.0, WORKING_SIDE / (LOOSE_FACTOR * max(h, w)))
-    if scale < 1.0:
-        size = (round(w * scale), round(h * scale))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS))
-        alpha = np.asarray(Image.fromarray(alpha, "F").resize(size, Image.BICUBIC)).clip(0, 1)
-        fg = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(fg[..., c]), "F").resize(
-            size, Image.BICUBIC)) for c in range(3)], axis=-1).clip(0, 1)
-        h, w = alpha.shape
-    big_h, big_w = LOOSE_FACTOR * h, LOOSE_FACTOR * w
-    top, left = big_h - h, (big_w - w) // 2
-    out = [np.zeros((big_h, big_w, 3), np.uint8), np.zeros((big_h, big_w), np.float32),
-           np.zeros((big_h, big_w, 3), np.float32)]
-    for canvas, part in zip(out, (rgb, alpha, fg), strict=True):
-        canvas[top : top + h, left : left + w] = part
-    return out[0], out[1], out[2].astype(np.float32)
+    rgb, alpha, fg = scenes.fit_for_loose(rgb, alpha, fg, DEFAULT_MAX_SIDE, LOOSE_FACTOR)
+    big_alpha, big_fg, at = scenes.frame_loose(alpha, fg, LOOSE_FACTOR)
+    big_rgb = np.zeros((*big_alpha.shape, 3), np.uint8)
+    big_rgb[at.top : at.top + at.h, at.left : at.left + at.w] = rgb
+    return big_rgb, big_alpha, big_fg
 
 
 def items(photos: list[Path], kinds: list[str], framings: list[str], truth_spec: ModelSpec, backend: Any,

@@ -11,7 +11,7 @@ truth (alpha and foreground colours), so the truth moves with the person and sta
   and a cabinet with shelves on the other, a picture on the wall. Each object is a strong, closed,
   high-contrast shape (what "salient" means to IS-Net), placed beside the person, never covering them.
 
-Pure numpy; deterministic for a seed.
+Numpy (and Pillow to shrink a portrait whose canvas would pass the working size); deterministic.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 LOOSE_SCALE = 3  # the canvas is this many times the portrait's width and height (the person ~ 1/3 wide)
 
@@ -38,6 +39,29 @@ def loose_placement(hw: tuple[int, int], scale: int = LOOSE_SCALE) -> tuple[tupl
     h, w = hw
     H, W = h * scale, w * scale
     return (H, W), Placement(top=H - h, left=(W - w) // 2, h=h, w=w)
+
+
+def fit_for_loose(
+    rgb: np.ndarray, alpha: np.ndarray, fg: np.ndarray, max_side: int, scale: int = LOOSE_SCALE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A portrait's rgb uint8 (h, w, 3), truth alpha float32 (h, w) and foreground float32 (h, w, 3) in
+    [0, 1], scaled down (Lanczos for the photo, bicubic for the truth) when its loose canvas would pass
+    `max_side` (the page's working size, which would shrink the canvas anyway); else as they are. So the
+    truth keeps the size of the page's result and the person stays at the pixels the page works on."""
+    h, w = alpha.shape
+    factor = min(1.0, max_side / (scale * max(h, w)))
+    if factor >= 1.0:
+        return rgb, alpha, fg
+    size = (round(w * factor), round(h * factor))
+
+    def plane(x: np.ndarray) -> np.ndarray:
+        img = Image.fromarray(np.ascontiguousarray(x, np.float32), "F")
+        return np.asarray(img.resize(size, Image.BICUBIC))
+
+    rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS))
+    alpha = plane(alpha).clip(0, 1)
+    fg = np.stack([plane(fg[..., c]) for c in range(3)], axis=-1).clip(0, 1)
+    return rgb, alpha, fg
 
 
 def frame_loose(

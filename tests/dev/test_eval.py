@@ -234,8 +234,9 @@ def _stored_report(path, n_photos=8):
             for variant in ("raw", "ours"):
                 bad = (i + j) % 3 == 0
                 values = dict(ok, strays=cfg["checks"]["strays"]["bad"] if bad else 0.0)
-                rows.append(ev.Row("m", variant, f"p{i}", "white", [], {"sad": 1.0, "grad": 1.0}, bad, [], values,
-                                   framing=framing).__dict__)  # fmt: skip
+                metrics = {"sad": 1.0, "grad": 1.0}
+                row = ev.Row("m", variant, f"p{i}", "white", [], metrics, bad, [], values, framing=framing)
+                rows.append(row.__dict__)
     path.write_text(json.dumps({"summary": {"truth": "m"}, "rows": rows}))
     return rows
 

@@ -85,3 +85,16 @@ def test_eval_reports_tight_and_loose_apart(portraits_dir, models_dir, manifest,
     # better than tight on white.
     assert table["white loose"] >= table["white tight"] * 0.9
     assert ev.main(["--framing", "sideways"]) == 2
+
+
+def test_a_portrait_whose_loose_canvas_passes_the_working_size_is_shrunk_first_and_a_small_one_is_not():
+    rng = np.random.default_rng(1)
+    big = (rng.integers(0, 256, (1000, 800, 3), dtype=np.uint8), np.full((1000, 800), 0.5, np.float32),
+           np.full((1000, 800, 3), 0.25, np.float32))  # fmt: skip
+    rgb, alpha, fg = scenes.fit_for_loose(*big, max_side=2560)
+    canvas, _ = scenes.loose_placement(alpha.shape)
+    assert max(canvas) <= 2560 and max(canvas) >= 2560 - scenes.LOOSE_SCALE  # as large as fits
+    assert rgb.shape[:2] == alpha.shape == fg.shape[:2] and rgb.dtype == np.uint8
+    assert np.allclose(alpha, 0.5, atol=1e-4) and np.allclose(fg, 0.25, atol=1e-4)  # values kept
+    small = tuple(x[:300, :240] for x in big)
+    assert all(a is b for a, b in zip(scenes.fit_for_loose(*small, max_side=2560), small, strict=True))
