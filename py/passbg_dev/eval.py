@@ -19,6 +19,10 @@ and a cabinet beside the person: the salient objects a phone photo has.
 With --dataset DIR (images/NAME.jpg + alpha/NAME.png, 255 = person) the images are evaluated as they are
 against their own alpha (no compositing; no foreground truth, so the halo label uses the halo check).
 
+--rows FILE scores the rows of an earlier --out report again (their check values are stored), so a
+change to data/checks.json or a --calibrate refit needs no model runs; the page's own results ("ours")
+are reported per framing and split: the share of bad and of good ones offered the upload.
+
 Caveat printed with every report: a model that resembles the truth model is favoured; the truth model
 itself scores near perfect by construction.
 """
