@@ -375,3 +375,37 @@ def test_large_photo_is_checked_at_bounded_resolution():
     assert scene.alpha_edge.shape == alpha.shape  # edges judged at native resolution
     report = checks.assess(original, alpha, composite, WHITE)
     assert report.score >= checks.default_config()["cloud_below"]
+
+
+def _loose(original, alpha, composite, target=WHITE, scale=3):
+    """The same pixels at the bottom middle of a canvas `scale` times larger (a phone photo's framing);
+    around them the old background in the original and the target in the composite."""
+    h, w = alpha.shape
+    canvas = lambda fill, shape: np.broadcast_to(np.asarray(fill, np.float32), shape).astype(np.uint8).copy()  # noqa: E731
+    big = (canvas(OLD_BG, (h * scale, w * scale, 3)), np.zeros((h * scale, w * scale), np.float32),
+           canvas(target, (h * scale, w * scale, 3)))  # fmt: skip
+    top, left = h * scale - h, (w * scale - w) // 2
+    for dst, src in zip(big, (original, alpha, composite), strict=True):
+        dst[top : top + h, left : left + w] = src
+    return big
+
+
+def test_a_halo_reads_the_same_when_the_person_is_small_in_a_large_frame():
+    # A 720x600 portrait with a 3 px ring of the old blue, alone and in a 2160x1800 frame: the checks look at
+    # the person's box with their working pixels, so the fringe does not shrink away with the frame.
+    d = np.asarray(Image.fromarray(signed_distance()).resize((600, 720), Image.BILINEAR)) * 3.0
+    alpha = soft_alpha(d, np.asarray(Image.fromarray(hair_width().astype(np.float32)).resize((600, 720))) * 3)
+    a = alpha[..., None]
+    original = np.round(a * PERSON + (1 - a) * OLD_BG).astype(np.uint8)
+    composite = np.round(a * PERSON + (1 - a) * 255.0).astype(np.uint8)
+    composite[(d > 0.5) & (d <= 3.5)] = OLD_BG.astype(np.uint8)
+    tight = run(original, alpha, composite)["halo_delta_e"]
+    loose = run(*_loose(original, alpha, composite))["halo_delta_e"]
+    assert not tight.passed and not loose.passed
+    assert loose.value > 0.93 * tight.value  # at the frame's 1024 px it read 0.87 of it
+    from passbg.quality.scene import working_long_side
+
+    cfg = checks.default_config()
+    assert working_long_side(alpha, cfg) == cfg["working_long_side"]  # the person fills the frame
+    assert working_long_side(_loose(original, alpha, composite)[1], cfg) == cfg["edge_long_side"]  # capped
+    assert working_long_side(np.zeros((50, 40), np.float32), cfg) == cfg["working_long_side"]  # no person

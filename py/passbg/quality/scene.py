@@ -42,7 +42,7 @@ def inner_contour(m: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Scene:
-    """Inputs at working resolution (long side <= working_long_side) plus the alpha at edge resolution."""
+    """Inputs at working resolution (working_long_side()) plus the alpha at edge resolution."""
 
     original: np.ndarray
     composite: np.ndarray
@@ -122,6 +122,30 @@ def upsample_blocks(a: np.ndarray, hw: tuple[int, int], q: int = QUARTER) -> np.
     return np.repeat(np.repeat(a, q, axis=0), q, axis=1)[: hw[0], : hw[1]]
 
 
+FILLS_FRAME = 1.25  # a person's box at least 1/1.25 of the frame in one direction "fills" it
+
+
+def working_long_side(alpha: np.ndarray, cfg: Config) -> int:
+    """The checks' working long side for a photo whose alpha (float32 (H, W) in [0, 1]) is given:
+    working_long_side times how many times the frame is larger than the person's box (alpha >= 0.5) in
+    both directions, up to edge_long_side; so a person small in the frame (a phone photo) is looked at
+    with as many pixels as one who fills it. The check thresholds are in
+    working px and were set on tightly framed portraits; at the frame's 1024 a loose photo's 1-4 px halo
+    shrank below a pixel (halo_delta_e read 3.5 on loose near-black composites against 10.7 tight, for the
+    same halo)."""
+    base, cap = int(cfg["working_long_side"]), int(cfg["edge_long_side"])
+    rows = np.flatnonzero((alpha >= 0.5).any(axis=1))
+    cols = np.flatnonzero((alpha >= 0.5).any(axis=0))
+    if rows.size == 0:
+        return base
+    # The smaller of the two ratios: a tight portrait's shoulders span the width (ratio ~1, no change);
+    # only a person small in both directions (a phone photo of someone in a room) gets more pixels.
+    ratio = min(alpha.shape[0] / (rows[-1] - rows[0] + 1), alpha.shape[1] / (cols[-1] - cols[0] + 1))
+    if ratio < FILLS_FRAME:  # the checks' thresholds were set on such portraits: keep their scale
+        return base
+    return max(base, min(cap, round(base * float(ratio))))
+
+
 def make_scene(
     original: np.ndarray,
     alpha: np.ndarray,
@@ -136,7 +160,7 @@ def make_scene(
     hw = alpha.shape
     if original.shape[:2] != hw or composite.shape[:2] != hw:
         raise ValueError("original, alpha and composite must have the same height and width")
-    work = fit_long_side(hw, int(cfg["working_long_side"]))
+    work = fit_long_side(hw, working_long_side(alpha, cfg))
     edge = fit_long_side(hw, int(cfg["edge_long_side"]))
     a = resize_float(alpha, work)
     m = a >= 0.5
