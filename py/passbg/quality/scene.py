@@ -134,8 +134,9 @@ def working_long_side(alpha: np.ndarray, cfg: Config) -> int:
     shrank below a pixel (halo_delta_e read 3.5 on loose near-black composites against 10.7 tight, for the
     same halo)."""
     base, cap = int(cfg["working_long_side"]), int(cfg["edge_long_side"])
-    rows = np.flatnonzero((alpha >= 0.5).any(axis=1))
-    cols = np.flatnonzero((alpha >= 0.5).any(axis=0))
+    person = alpha >= 0.5
+    rows = np.flatnonzero(person.any(axis=1))
+    cols = np.flatnonzero(person.any(axis=0))
     if rows.size == 0:
         return base
     # The smaller of the two ratios: a tight portrait's shoulders span the width (ratio ~1, no change);
