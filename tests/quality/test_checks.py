@@ -390,22 +390,62 @@ def _loose(original, alpha, composite, target=WHITE, scale=3):
     return big
 
 
-def test_a_halo_reads_the_same_when_the_person_is_small_in_a_large_frame():
-    # A 720x600 portrait with a 3 px ring of the old blue, alone and in a 2160x1800 frame: the checks look at
-    # the person's box with their working pixels, so the fringe does not shrink away with the frame.
-    d = np.asarray(Image.fromarray(signed_distance()).resize((600, 720), Image.BILINEAR)) * 3.0
-    alpha = soft_alpha(d, np.asarray(Image.fromarray(hair_width().astype(np.float32)).resize((600, 720))) * 3)
-    a = alpha[..., None]
-    original = np.round(a * PERSON + (1 - a) * OLD_BG).astype(np.uint8)
-    composite = np.round(a * PERSON + (1 - a) * 255.0).astype(np.uint8)
+def _ringed(size=(720, 600)):
+    """A portrait of `size` px whose composite keeps a 3 px ring of the old blue outside the outline."""
+    h, w = size
+    d = np.asarray(Image.fromarray(signed_distance()).resize((w, h), Image.BILINEAR)) * (h / H)
+    alpha = soft_alpha(d, np.asarray(Image.fromarray(hair_width().astype(np.float32)).resize((w, h))) * 3)
+    original, alpha, composite = portrait(alpha)
     composite[(d > 0.5) & (d <= 3.5)] = OLD_BG.astype(np.uint8)
-    tight = run(original, alpha, composite)["halo_delta_e"]
-    loose = run(*_loose(original, alpha, composite))["halo_delta_e"]
+    return original, alpha, composite
+
+
+def test_a_halo_reads_the_same_when_the_person_is_small_in_a_large_frame():
+    # A 720x600 portrait with a 3 px ring of the old blue, alone and in a 2160x1800 frame: the outline
+    # checks look at the person's box with their working pixels, so the fringe does not shrink away.
+    tight = run(*_ringed())["halo_delta_e"]
+    loose = run(*_loose(*_ringed()))["halo_delta_e"]
     assert not tight.passed and not loose.passed
     assert loose.value > 0.93 * tight.value  # at the frame's 1024 px it read 0.87 of it
-    from passbg.quality.scene import working_long_side
+
+
+def test_outline_checks_look_at_the_box_of_a_person_small_in_the_frame_and_frame_checks_at_the_frame():
+    from passbg.quality.scene import outline_view
 
     cfg = checks.default_config()
-    assert working_long_side(alpha, cfg) == cfg["working_long_side"]  # the person fills the frame
-    assert working_long_side(_loose(original, alpha, composite)[1], cfg) == cfg["edge_long_side"]  # capped
-    assert working_long_side(np.zeros((50, 40), np.float32), cfg) == cfg["working_long_side"]  # no person
+    original, alpha, composite = _ringed()
+    assert outline_view(alpha, cfg) is None  # the person fills the frame: everything on the whole frame
+    assert outline_view(np.zeros((50, 40), np.float32), cfg) is None  # no person
+    big = _loose(original, alpha, composite)
+    view = outline_view(big[1], cfg)
+    # The person's box (bottom middle third) plus a margin, with the pixels the frame's long side would
+    # have had if the person filled it, capped at edge_long_side over the frame.
+    ys, xs = np.nonzero(big[1] >= 0.5)
+    scale = cfg["edge_long_side"] / 2160  # working px per photo px
+    margin = 64 / scale  # what the outline checks look outside the outline, and more
+    assert view is not None and view.bottom == 2160  # the body runs off the bottom of the photo
+    assert view.top <= ys.min() - margin
+    assert view.left <= xs.min() - margin and view.right >= xs.max() + margin
+    assert (view.bottom - view.top) * (view.right - view.left) < 2160 * 1800 / 6  # not the room
+    assert view.long_side == round(max(view.bottom - view.top, view.right - view.left) * scale)
+    # A chair in the room's top-left corner is far outside that box; the frame checks still see it.
+    chair = [x.copy() for x in big]
+    chair[1][100:180, 100:180] = 1.0
+    res = run(*chair)
+    assert not res["strays"].passed and res["strays"].where[60, 60]  # on the frame's 1024 grid
+    assert not res["halo_delta_e"].passed
+    # The outline checks' `where` is on the same grid as every other check's, at the person's place.
+    where = res["halo_delta_e"].where
+    assert where.shape == res["strays"].where.shape
+    ys, xs = np.nonzero(where)
+    assert ys.min() > 1024 * 2 / 3 - 30 and 1024 * 600 / 2160 - 10 < xs.mean() < 1024 * 1200 / 2160 + 10
+
+
+def test_a_hole_in_a_lens_reads_the_same_when_the_person_is_small_in_a_large_frame():
+    original, alpha, _ = _ringed()
+    alpha = alpha.copy()
+    alpha[210:240, 240:276] = 0.0  # the lens hole of test_hole_in_the_lens_fails_holes, at 3x
+    tight = run(*portrait(alpha))["holes"]
+    loose = run(*_loose(*portrait(alpha)))["holes"]
+    assert not tight.passed and not loose.passed  # in the whole 3x frame it was a ninth of the share
+    assert 0.5 * tight.value < loose.value < 2 * tight.value

@@ -9,11 +9,20 @@ helmet of hair, kept furniture) without crying wolf on good ones. Every check is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from passbg.quality.background import check_background_colour, check_background_uniformity, check_cast_shadow
-from passbg.quality.config import PERSON, CheckResult, Config, QualityReport, check_ids, default_config
+from passbg.quality.config import (
+    PERSON,
+    CheckResult,
+    Config,
+    QualityReport,
+    check_ids,
+    default_config,
+    looks_at,
+)
 from passbg.quality.edge_colour import (
     check_blurred_outline,
     check_halo_delta_e,
@@ -28,7 +37,7 @@ from passbg.quality.inside import (
     check_see_through_veil,
     check_strays,
 )
-from passbg.quality.scene import Scene, make_scene
+from passbg.quality.scene import Scene, in_frame, make_scene, outline_view
 from passbg.quality.score import score
 
 # The function of each check id (a check's function is named check_<id>); which checks run, and in
@@ -72,12 +81,30 @@ def run_checks(
     foreground: np.ndarray | None = None,
     config: Config | None = None,
 ) -> list[CheckResult]:
-    """Run every check. With no person found (no a >= 0.5 pixel) only a failing 'person' result comes back."""
+    """Run every check, each on what its 'looks_at' names (the frame, or the outline view of a person
+    small in the frame: scene.outline_view); every `where` is on the frame's working grid. With no
+    person found (no a >= 0.5 pixel) only a failing 'person' result comes back."""
     cfg = config or default_config()
-    scene = make_scene(original, alpha, composite, target, foreground, cfg)
-    if not scene.main_id:
+    frame = make_scene(original, alpha, composite, target, foreground, cfg)
+    if not frame.main_id:
         return [CheckResult(PERSON, 0.0, 1.0, False, "No person was found in the photo.")]
-    return [check_function(cid)(scene, cfg) for cid in check_ids(cfg)]
+    view = outline_view(np.asarray(alpha), cfg)
+    outline = frame
+    if view is not None:
+        rows, cols = view.slices
+        fg = None if foreground is None else foreground[rows, cols]
+        outline = make_scene(original[rows, cols], alpha[rows, cols], composite[rows, cols], target, fg, cfg,
+                             view.long_side)  # fmt: skip
+    results = []
+    for cid in check_ids(cfg):
+        if looks_at(cid, cfg) == "frame" or outline is frame:
+            results.append(check_function(cid)(frame, cfg))
+            continue
+        r = check_function(cid)(outline, cfg)
+        if r.where is not None:
+            r = replace(r, where=in_frame(r.where, view, alpha.shape[:2], frame.mask.shape))
+        results.append(r)
+    return results
 
 
 def assess(

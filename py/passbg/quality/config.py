@@ -57,6 +57,15 @@ def check_ids(config: Config | None = None) -> tuple[str, ...]:
     return tuple((config or default_config())["checks"])
 
 
+def looks_at(cid: str, config: Config | None = None) -> str:
+    """What check `cid` looks at: 'frame' (the whole photo) or 'outline' (the person's box when the
+    person is small in the frame; passbg.quality.scene.outline_view)."""
+    value = (config or default_config())["checks"][cid].get("looks_at", "outline")
+    if value not in ("frame", "outline"):
+        raise ValueError(f"checks.json: check {cid!r} looks_at {value!r}; it must be 'frame' or 'outline'")
+    return value
+
+
 def describe(cid: str, config: Config | None = None) -> dict[str, Any]:
     """{title, family, overlay (RGBA list)} of a check id; an unknown id gets its id as title and the
     edge family."""

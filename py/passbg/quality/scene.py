@@ -42,7 +42,7 @@ def inner_contour(m: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Scene:
-    """Inputs at working resolution (working_long_side()) plus the alpha at edge resolution."""
+    """Inputs at working resolution plus the alpha at edge resolution."""
 
     original: np.ndarray
     composite: np.ndarray
@@ -123,28 +123,72 @@ def upsample_blocks(a: np.ndarray, hw: tuple[int, int], q: int = QUARTER) -> np.
 
 
 FILLS_FRAME = 1.25  # a person's box at least 1/1.25 of the frame in one direction "fills" it
+MARGIN_WORK_PX = 64  # around the person's box, in working px: more than any outline check looks outside
+MARGIN_SHARE = 0.1  # ... and at least this share of the box's long side
 
 
-def working_long_side(alpha: np.ndarray, cfg: Config) -> int:
-    """The checks' working long side for a photo whose alpha (float32 (H, W) in [0, 1]) is given:
-    working_long_side times how many times the frame is larger than the person's box (alpha >= 0.5) in
-    both directions, up to edge_long_side; so a person small in the frame (a phone photo) is looked at
-    with as many pixels as one who fills it. The check thresholds are in
-    working px and were set on tightly framed portraits; at the frame's 1024 a loose photo's 1-4 px halo
-    shrank below a pixel (halo_delta_e read 3.5 on loose near-black composites against 10.7 tight, for the
-    same halo)."""
+@dataclass(frozen=True)
+class OutlineView:
+    """The part of a photo the outline checks look at, and with how many pixels: rows top:bottom and
+    columns left:right of the photo, brought to a long side of long_side working px."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    long_side: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+
+def outline_view(alpha: np.ndarray, cfg: Config) -> OutlineView | None:
+    """Where the outline checks look when the person (alpha >= 0.5; alpha float32 (H, W) in [0, 1]) is
+    small in the frame in both directions, as in a phone photo of someone in a room: the person's box
+    plus a margin, at the frame's working scale times how many times the frame is larger than the
+    person's box (the smaller of the two directions), at most edge_long_side over the frame. None when
+    the person fills the frame (a box at least 1/FILLS_FRAME of it in one direction) or no person is
+    found: then every check looks at the whole frame at working_long_side, the scale their thresholds
+    were set on.
+
+    Why: at the frame's 1024 px a loose photo's 1-4 px halo shrank below a pixel (halo_delta_e read
+    3.5 on loose near-black composites against 10.7 tight, for the same halo), and a hole in a lens
+    was a ninth of the share of the image it is in a tight portrait. Looking at the box, not the whole
+    frame at that scale, costs what a tight portrait costs."""
     base, cap = int(cfg["working_long_side"]), int(cfg["edge_long_side"])
     person = alpha >= 0.5
     rows = np.flatnonzero(person.any(axis=1))
-    cols = np.flatnonzero(person.any(axis=0))
     if rows.size == 0:
-        return base
-    # The smaller of the two ratios: a tight portrait's shoulders span the width (ratio ~1, no change);
-    # only a person small in both directions (a phone photo of someone in a room) gets more pixels.
-    ratio = min(alpha.shape[0] / (rows[-1] - rows[0] + 1), alpha.shape[1] / (cols[-1] - cols[0] + 1))
-    if ratio < FILLS_FRAME:  # the checks' thresholds were set on such portraits: keep their scale
-        return base
-    return max(base, min(cap, round(base * float(ratio))))
+        return None
+    cols = np.flatnonzero(person.any(axis=0))
+    h, w = alpha.shape
+    box_h, box_w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    ratio = min(h / box_h, w / box_w)
+    if ratio < FILLS_FRAME:
+        return None
+    scale = min(cap, base * float(ratio)) / max(h, w)  # working px per photo px
+    margin = int(np.ceil(max(MARGIN_WORK_PX / scale, MARGIN_SHARE * max(box_h, box_w))))
+    top, bottom = max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin)
+    left, right = max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin)
+    long_side = max(1, round(max(bottom - top, right - left) * scale))
+    return OutlineView(top, left, bottom, right, long_side)
+
+
+def in_frame(
+    where: np.ndarray, view: OutlineView, frame_hw: tuple[int, int], work_hw: tuple[int, int]
+) -> np.ndarray:
+    """A bool mask found in an outline view (at the view's working resolution) placed in the frame's
+    working grid (work_hw) of a photo of frame_hw px; a pixel is set where any part of the mask falls."""
+    sy, sx = work_hw[0] / frame_hw[0], work_hw[1] / frame_hw[1]
+    top, left = int(np.floor(view.top * sy)), int(np.floor(view.left * sx))
+    bottom = max(top + 1, min(work_hw[0], int(np.ceil(view.bottom * sy))))
+    right = max(left + 1, min(work_hw[1], int(np.ceil(view.right * sx))))
+    small = Image.fromarray(np.asarray(where, dtype=np.uint8) * 255)
+    small = small.resize((right - left, bottom - top), Image.BOX)  # BOX: a thin line is not dropped
+    out = np.zeros(work_hw, dtype=bool)
+    out[top:bottom, left:right] = np.asarray(small) > 0
+    return out
 
 
 def make_scene(
@@ -154,14 +198,16 @@ def make_scene(
     target: tuple[int, int, int] | np.ndarray,
     foreground: np.ndarray | None = None,
     config: Config | None = None,
+    long_side: int | None = None,
 ) -> Scene:
-    """Bring the inputs to working resolution and find the person and its landmarks."""
+    """Bring the inputs to a working long side (default: the config's working_long_side) and find the
+    person and its landmarks."""
     cfg = config or default_config()
     alpha = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
     hw = alpha.shape
     if original.shape[:2] != hw or composite.shape[:2] != hw:
         raise ValueError("original, alpha and composite must have the same height and width")
-    work = fit_long_side(hw, working_long_side(alpha, cfg))
+    work = fit_long_side(hw, long_side or int(cfg["working_long_side"]))
     edge = fit_long_side(hw, int(cfg["edge_long_side"]))
     a = resize_float(alpha, work)
     m = a >= 0.5
