@@ -221,6 +221,29 @@ def test_calibration_raises_the_weight_of_the_check_that_separates_and_sets_the_
     assert cfg["checks"]["strays"]["weight"] == checks.default_config()["checks"]["strays"]["weight"]  # copy
 
 
+def test_calibration_never_switches_a_check_off_even_when_that_would_separate_better():
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    half_strays = (cfg["checks"]["strays"]["ok"] + cfg["checks"]["strays"]["bad"]) / 2
+    rows = []
+    for i in range(30):
+        values = dict(ok)
+        bad = i % 3 == 0
+        if bad:
+            values["strays"] = half_strays
+        elif i % 3 == 1:  # a hole in a lens on good results: this eval's truth does not call them bad
+            values["holes"] = cfg["checks"]["holes"]["bad"]
+        rows.append(_row(bad, values))
+    fitted = ev.calibrate(rows, cfg)
+    # Dropping `holes` would rank every bad result below every good one, yet a hole is still a flaw.
+    no_holes = json.loads(json.dumps(fitted))
+    no_holes["checks"]["holes"]["weight"] = 0.0
+    assert ev.score_stats(rows, no_holes)["roc_auc"] >= ev.score_stats(rows, fitted)["roc_auc"]
+    assert fitted["checks"]["holes"]["weight"] >= min(ev.WEIGHT_GRID) > 0
+
+
 def _stored_report(path, n_photos=8):
     """An --out report of synthetic rows: per photo, tight and loose results of the page ("ours") and
     raw ones; on the bad ones the strays check is at its 'bad' value, elsewhere every check is ok."""
