@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from passbg.numeric.strips import row_strips
+
 __all__ = ["composite", "cutout_rgba"]
+
+
+# Rows per strip: the float32 temporaries are one strip's (a 2560-px-wide photo: 7.5 MB for 256 rows), not
+# the whole photo's (a 12 MP phone photo at the working size: 59 MB each, two or three alive at once).
+STRIP_ROWS = 256
 
 
 def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -> np.ndarray:
     """fg float32 (H, W, 3) in [0, 1], alpha float32 (H, W) in [0, 1], bg (r, g, b) 0..255
     -> uint8 (H, W, 3): a*F + (1 - a)*bg, rounded. alpha == 0 gives bg exactly."""
     bg = np.asarray(bg_rgb, dtype=np.float32).reshape(1, 1, 3)
-    out = fg * np.float32(255.0)
-    out -= bg
-    out *= alpha[..., None]
-    out += bg
-    np.rint(out, out=out)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8)
+    height, width = alpha.shape
+    result = np.empty((height, width, 3), dtype=np.uint8)
+    for top, bottom, _, _ in row_strips(height, STRIP_ROWS, 0):
+        out = fg[top:bottom] * np.float32(255.0)
+        out -= bg
+        out *= alpha[top:bottom, :, None]
+        out += bg
+        np.rint(out, out=out)
+        np.clip(out, 0, 255, out=out)
+        result[top:bottom] = out  # whole numbers in 0..255: the cast is exact
+    return result
 
 
 def cutout_rgba(fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -29,6 +40,13 @@ def cutout_rgba(fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     straight (not premultiplied) alpha: the RGB is the decontaminated foreground colour everywhere."""
     height, width = alpha.shape
     out = np.empty((height, width, 4), dtype=np.uint8)
-    out[..., :3] = np.clip(np.rint(fg * np.float32(255.0)), 0, 255)
-    out[..., 3] = np.clip(np.rint(alpha * np.float32(255.0)), 0, 255)
+    for top, bottom, _, _ in row_strips(height, STRIP_ROWS, 0):
+        rgb = fg[top:bottom] * np.float32(255.0)
+        np.rint(rgb, out=rgb)
+        np.clip(rgb, 0, 255, out=rgb)
+        out[top:bottom, :, :3] = rgb
+        a = alpha[top:bottom] * np.float32(255.0)
+        np.rint(a, out=a)
+        np.clip(a, 0, 255, out=a)
+        out[top:bottom, :, 3] = a
     return out
