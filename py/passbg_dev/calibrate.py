@@ -1,15 +1,19 @@
 """`python -m passbg_dev.calibrate`: the activation ranges an 8-bit model is quantized with (issue 15).
 
     python -m passbg_dev.calibrate --model isnet-fp16 --out build/isnet-int8-calibration.json
-    python build/derive_model.py widen static/models/isnet-fp16.onnx /tmp/isnet-fp32.onnx
-    python build/derive_model.py quantize /tmp/isnet-fp32.onnx /tmp/isnet-int8.onnx \
+    python build/derive_model.py int8 static/models/isnet-fp16.onnx /tmp/isnet-int8.onnx \
         build/isnet-int8-calibration.json
+    python -m passbg_dev.calibrate --model isnet-fp16 --compare /tmp/isnet-int8.onnx
 
 Runs the model (widened to fp32 first when its file is fp16: build/derive_model.py widen) on the shared
 portraits, preprocessed exactly as the pipeline does (passbg.core.preprocess.to_tensor), at each
 --long-side (any-size models; the region path feeds 768-1024, passbg/data/region.json) and records each
-tensor's min and max (onnxruntime.quantization's MinMax calibrator). The table is what the build's
-`quantize` recipe reads, so a user's build needs no photos and its output can be pinned by sha256.
+tensor's range with onnxruntime.quantization's calibrators: Percentile (default; the 99.99th percentile
+of |x|, which ignores the rare extreme activations that stretch a MinMax range over too few uint8 steps)
+or MinMax. One photo per collection round, so memory stays at one run's tensors (IS-Net at 1024: ~3 GB;
+holding all photos' tensors at once, as one round would, runs a 24 GB machine out of memory by photo 12).
+The table is what the build's `int8` recipe reads, so a user's build needs no photos and its output
+can be pinned by sha256.
 
 A developer tool: it needs the portraits (../shared/data/portraits) and onnxruntime with its
 quantization package (the native extra).
@@ -63,23 +67,34 @@ def tensors(spec: ModelSpec, photos: list[Path], long_sides: list[int]) -> Itera
             yield preprocess.to_tensor(rgb, spec, region.input_size(whole, spec, long_side=side))
 
 
-def calibrate(model_path: Path, input_name: str, inputs: Iterator[np.ndarray], out: Path) -> int:
-    """Record the MinMax ranges of every tensor of the fp32 model over `inputs` into the JSON table `out`
-    (written whole or not at all). Returns how many tensors have a range."""
+METHODS = ("percentile", "minmax")
+
+
+def calibrate(model_path: Path, input_name: str, inputs: Iterator[np.ndarray], out: Path,
+              method: str = "percentile", percentile: float = 99.99) -> int:
+    """Record the ranges of every tensor of the fp32 model over `inputs` into the JSON table `out`
+    (written whole or not at all), by `method` (METHODS). Returns how many tensors have a range."""
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
     from onnxruntime.quantization.calibrate import save_tensors_data
 
-    class Reader(CalibrationDataReader):
+    class One(CalibrationDataReader):
+        """Hands the calibrator a single input per round."""
+
+        def __init__(self, tensor: np.ndarray) -> None:
+            self.tensor: np.ndarray | None = tensor
+
         def get_next(self) -> dict | None:
-            tensor = next(inputs, None)
+            tensor, self.tensor = self.tensor, None
             return None if tensor is None else {input_name: tensor}
 
+    kind = {"percentile": CalibrationMethod.Percentile, "minmax": CalibrationMethod.MinMax}[method]
     with tempfile.TemporaryDirectory(prefix="passbg-calibrate-") as tmp:
         calibrator = create_calibrator(
-            model_path, augmented_model_path=str(Path(tmp) / "augmented.onnx"),
-            calibrate_method=CalibrationMethod.MinMax,
+            model_path, augmented_model_path=str(Path(tmp) / "augmented.onnx"), calibrate_method=kind,
+            extra_options={"percentile": percentile},
         )
-        calibrator.collect_data(Reader())
+        for tensor in inputs:
+            calibrator.collect_data(One(tensor))
         ranges = calibrator.compute_data()
     save_tensors_data(ranges, out)  # onnxruntime writes a temporary file and renames it
     return len(ranges.data)
@@ -125,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photos", type=int, default=0, help="how many portraits (0: all), evenly spaced")
     ap.add_argument("--long-side", default="768,1024", help="input long sides for any-size models")
     ap.add_argument("--portraits", type=Path, default=PORTRAITS)
+    ap.add_argument("--method", choices=METHODS, default="percentile")
+    ap.add_argument("--percentile", type=float, default=99.99, help="for --method percentile")
     args = ap.parse_args(argv)
     photos = sorted(args.portraits.glob("*.jpg"))
     if not photos:
@@ -143,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     photos = chosen
     with tempfile.TemporaryDirectory(prefix="passbg-widen-") as work:
         model = fp32_model(spec, Path(work))
-        n = calibrate(model, spec.input.name, tensors(spec, photos, sides), args.out)
-    print(f"calibrate: {n} tensor ranges from {len(photos)} portraits at {sides} -> {args.out}")
+        n = calibrate(model, spec.input.name, tensors(spec, photos, sides), args.out,
+                      args.method, args.percentile)
+    print(f"calibrate: {n} tensor ranges ({args.method}) from {len(photos)} portraits at {sides} "
+          f"-> {args.out}")
     return 0
 
 
