@@ -1,7 +1,11 @@
 """Speed benchmark: our page vs the peer library vs native onnxruntime, same model, same photos, one run.
 
-    python -m passbg_dev.bench                     # isnet-fp16, 5 portraits + one 24-megapixel upscale
-    python -m passbg_dev.bench --model isnet-quint8 --photos 3 --json bench.json
+    python -m passbg_dev.bench                     # our default model, 5 portraits, 2 rooms, upscales
+    python -m passbg_dev.bench --model isnet-fp16 --peer-model isnet-fp16 --photos 3 --json bench.json
+
+Models: ours runs --model (default: the manifest's default), the peer --peer-model (default its IS-Net
+fp16, the quality our default matches) and, with --peer-default (on unless --no-peer-default), also its
+own default model (IS-Net quint8) on every photo, reported as a second ratio.
 
 Photos: --photos portraits as they are (tightly framed), --loose of them standing in a room (the person
 at native pixels at the bottom middle of a 3x canvas beside a door frame and furniture, as in a phone
@@ -12,8 +16,8 @@ For every photo, in turn (pair by pair, so a shared machine's load hits all thre
   ours    our real page (site/) in headless Chromium, from choosing the file to the result on screen,
           with the per-stage timings the page records;
   peer    @imgly/background-removal (site-bench/, built by build.py) in the same Chromium with the same
-          thread count and cross-origin isolation, on the same IS-Net file, from choosing the file to
-          its finished PNG;
+          thread count and cross-origin isolation, with --peer-model's IS-Net file, from choosing the
+          file to its finished PNG (and again with its default model);
   native  the same pipeline in CPython with onnxruntime (decode -> composite -> JPEG + PNG).
 Wall times are what users see; CPU seconds (all threads of the renderer / this process) are printed
 too, because they hardly move when other programs load the machine. The first photo is also timed
@@ -46,6 +50,7 @@ from passbg_dev.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 PEER_MODEL = {"isnet-quint8": "small", "isnet-fp16": "medium"}  # the data package's names
+PEER_DEFAULT = "isnet-quint8"  # what @imgly/background-removal loads when not told otherwise
 BIG_SIDE = (4000, 6000)  # 24 megapixels
 PHONE12_SIDE = (3000, 4000)  # 12 megapixels, a common phone photo
 PHONE_SIDE = (6048, 8064)  # 48 megapixels, a current phone's main camera
@@ -143,7 +148,9 @@ def serve(root: Path, link: Link | None = None) -> Iterator[str]:
 def renderer_pids(profile: Path) -> list[int]:
     """Renderer processes of the Chromium using this profile (workers run inside them)."""
     pids = []
-    needle = str(profile).encode()
+    # The whole argument, so profile-peer does not also match profile-peer-default (renderers rewrite
+    # their command line into one space-separated string).
+    flag = f"--user-data-dir={profile}".encode()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -151,7 +158,7 @@ def renderer_pids(profile: Path) -> list[int]:
             cmdline = Path(entry.path, "cmdline").read_bytes()
         except OSError:
             continue
-        if b"--type=renderer" in cmdline and needle in cmdline:
+        if b"--type=renderer" in cmdline and flag in cmdline.replace(b"\0", b" ").split(b" "):
             pids.append(int(entry.name))
     return pids
 
@@ -374,15 +381,18 @@ class Native:
         return Run(ms=ms, cpu_s=time.process_time() - cpu0, stages=dict(result.timings))
 
 
-def cold_over_link(pw: Any, workdir: Path, model: str, photo: Path, mbit: float) -> dict[str, float]:
+def cold_over_link(
+    pw: Any, workdir: Path, models: dict[str, str], photo: Path, mbit: float
+) -> dict[str, float]:
     """Both cold loads again, each in a fresh profile and from a server behind a `mbit` Mbit/s link: on
-    a real first visit the downloads (Python, onnxruntime-web, the model) weigh as much as the computing."""
+    a real first visit the downloads (Python, onnxruntime-web, the model) weigh as much as the computing.
+    models: {"ours": our model id, "peer": the peer's}."""
     times = {}
     for name, cls, root in (("ours", OurPage, REPO / "site"), ("peer", PeerPage, REPO / "site-bench")):
         with serve(root, Link(mbit)) as url:
             browser = cls(pw, workdir, f"{name}-link")
             try:
-                times[f"{name}_link_ms"] = browser.cold(url, model, photo)
+                times[f"{name}_link_ms"] = browser.cold(url, models[name], photo)
             finally:
                 browser.close()
         print(f"cold first result over {mbit:g} Mbit/s: {name} {times[f'{name}_link_ms']:.0f} ms", flush=True)
@@ -463,7 +473,9 @@ NON_INFERENCE = ("decode", "preprocess", "handoff", "readback", "upsample", "for
 
 def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable[[str], None]) -> dict:
     """Print the comparison; return the figures as a dict (for --json)."""
-    out(f"\nmodel {info['model']} · ours: {info['ours']} · peer: {info['peer']} · native threads "
+    out(f"\nmodels: ours {info['model']}, peer {info['peer_model']}"
+        + (f" (and its default, {info['peer_default_model']})" if info.get("peer_default_model") else "")
+        + f" · ours: {info['ours']} · peer: {info['peer']} · native threads "
         f"{info['threads']} · load average at start {info['load']}")
     out(f"\n{'photo':34} {'pixels':>11} {'ours ms':>9} {'peer ms':>9} {'native ms':>9} "
         f"{'ours/peer':>9} {'ours/nat':>9} {'cpu o/p':>8} {'cpu o/n':>8}")
@@ -493,6 +505,20 @@ def report(rows: list[dict], cold: dict, memory: dict, info: dict, out: Callable
             also = ", with the upscales" if framing == "tight" else ""
             out(f"ours/peer, {framing:5} {_stats(values, '.2f')}  ({len(picked)} photos{also})")
             figures["ratios"][f"ours/peer {framing}"] = statistics.median(values)
+    if all("peer_default" in r for r in rows):
+        name = info.get("peer_default_model")
+        values = [r["ours"].ms / r["peer_default"].ms for r in rows]
+        out(f"\nagainst the peer's own default model ({name}): peer wall ms "
+            f"{_stats([r['peer_default'].ms for r in rows])}")
+        out(f"ours/peer default {_stats(values, '.2f')}")
+        figures["peer_default"] = [r["peer_default"].ms for r in rows]
+        figures["ratios"]["ours/peer default"] = statistics.median(values)
+        for framing in ("tight", "loose"):
+            picked = [r for r in rows if r["framing"] == framing]
+            if picked:
+                values = [r["ours"].ms / r["peer_default"].ms for r in picked]
+                out(f"ours/peer default, {framing:5} {_stats(values, '.2f')}  ({len(picked)} photos)")
+                figures["ratios"][f"ours/peer default {framing}"] = statistics.median(values)
     passports = [r for r in rows if "passport" in r]
     if passports:
         # The peer has no passport path: its removeBackground on the whole photo, then the same crop
@@ -594,7 +620,11 @@ def stage_report(photo: Path, model: str, runs: int, resize: str | None, out: Ca
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m passbg_dev.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="isnet-fp16", choices=sorted(PEER_MODEL), help="default isnet-fp16")
+    p.add_argument("--model", help="our model id (default: the built manifest's default)")
+    p.add_argument("--peer-model", default="isnet-fp16", choices=sorted(PEER_MODEL),
+                   help="the peer's model (default isnet-fp16, the quality our default matches)")
+    p.add_argument("--no-peer-default", dest="peer_default", action="store_false",
+                   help="skip the second peer run per photo with the peer's own default (isnet-quint8)")
     p.add_argument("--photos", type=int, default=5, help="portraits besides the upscales (default 5)")
     p.add_argument("--loose", type=int, default=2,
                    help="how many of them also stand in a room, loosely framed (default 2)")
@@ -610,6 +640,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resize", metavar="WxH", help="with --stages: resize the photo first, e.g. 1200x1600")
     p.add_argument("--runs", type=int, default=3, help="with --stages: warm runs to take the median of")
     args = p.parse_args(argv)
+    manifest_path = REPO / "static" / "models" / "manifest.json"
+    if not manifest_path.is_file():
+        raise SystemExit("static/models/manifest.json is missing: run `python build.py` first")
+    built = json.loads(manifest_path.read_text())
+    args.model = args.model or built["default"]
+    if args.model not in {m["id"] for m in built["models"]}:
+        ids = ", ".join(m["id"] for m in built["models"])
+        raise SystemExit(f"--model {args.model} is not built; built: {ids}")
     if args.stages:
         if not (REPO / "site/index.html").is_file():
             raise SystemExit("site/index.html is missing: run `python build.py` first")
@@ -639,12 +677,16 @@ def main(argv: list[str] | None = None) -> int:
             sync_playwright() as pw,
         ):
             ours, peer = OurPage(pw, workdir, "ours"), PeerPage(pw, workdir, "peer")
+            default_peer = PeerPage(pw, workdir, "peer-default") if args.peer_default else None
             try:
                 # Cold: a fresh profile, from navigation to the first result on screen.
                 cold = {"photo": photos[0].name, "ours_ms": ours.cold(ours_url, args.model, photos[0]),
                         "ours_parts": ours.cold_parts}
                 ours.wait_stored()  # so storing our offline copy does not slow the peer's cold load
-                cold["peer_ms"] = peer.cold(peer_url, args.model, photos[0])
+                cold["peer_ms"] = peer.cold(peer_url, args.peer_model, photos[0])
+                if default_peer:
+                    default_peer.open(peer_url, PEER_DEFAULT)
+                    default_peer.run(photos[0])  # warm, like the others: its model loads with a photo
                 print(f"cold first result: ours {cold['ours_ms']:.0f} ms, peer {cold['peer_ms']:.0f} ms",
                       flush=True)
                 rows, peaks = [], []
@@ -663,12 +705,16 @@ def main(argv: list[str] | None = None) -> int:
                     native_run = native.run(photo)
                     row = {"photo": photo.name, "pixels": pixels, "ours": ours_run, "peer": peer_run,
                            "native": native_run, "framing": "loose" if photo in loose else "tight"}
+                    also = ""
+                    if default_peer:
+                        row["peer_default"] = default_peer.run(photo)
+                        also = f", peer default {row['peer_default'].ms:.0f} ms"
                     passport = ""
                     if args.preset and not big:
                         row["passport"] = ours.passport(photo, args.preset)
                         passport = f", passport ({args.preset}) {row['passport'].ms:.0f} ms"
                     rows.append(row)
-                    print(f"  {photo.name}: ours {ours_run.ms:.0f} ms, peer {peer_run.ms:.0f} ms, "
+                    print(f"  {photo.name}: ours {ours_run.ms:.0f} ms, peer {peer_run.ms:.0f} ms{also}, "
                           f"native {native_run.ms:.0f} ms{passport}", flush=True)
                     if big:
                         peaks.append({"photo": photo.name, "pixels": pixels, "ours_peak": ours_mem.peak,
@@ -691,16 +737,21 @@ def main(argv: list[str] | None = None) -> int:
                     })
                     print(f"  {photo.name}: ours {ours_run.ms:.0f} ms, peak {ours_mem.peak / 2**20:.0f} MiB",
                           flush=True)
-                info = {"model": args.model, "ours": ours.info, "peer": peer.info, "threads": threads,
+                info = {"model": args.model, "peer_model": args.peer_model,
+                        "peer_default_model": PEER_DEFAULT if default_peer else None,
+                        "ours": ours.info, "peer": peer.info, "threads": threads,
                         "load": load,
                         "command": "python -m passbg_dev.bench " + " ".join(argv or sys.argv[1:])}
                 if args.link_mbit > 0:
-                    cold.update(link_mbit=args.link_mbit, **cold_over_link(
-                        pw, workdir, args.model, photos[0], args.link_mbit))
+                    models = {"ours": args.model, "peer": args.peer_model}
+                    cold.update(link_mbit=args.link_mbit,
+                                **cold_over_link(pw, workdir, models, photos[0], args.link_mbit))
                 figures = report(rows, cold, memory, info, print)
             finally:
                 ours.close()
                 peer.close()
+                if default_peer:
+                    default_peer.close()
     if args.json:
         atomic.write_text(args.json, json.dumps(figures, indent=2, default=lambda o: o.__dict__) + "\n")
     return 0
