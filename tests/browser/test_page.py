@@ -167,7 +167,7 @@ def test_the_page_stays_responsive_while_the_model_runs(page, site_url, portrait
     assert worst < 0.5, f"main thread blocked for {worst:.2f} s"
 
 
-@pytest.mark.parametrize("model_id", ["u2netp", "isnet-fp16"])
+@pytest.mark.parametrize("model_id", ["u2netp", "isnet-fp16", "isnet-int8"])
 def test_parity_browser_and_cpython_give_the_same_alpha(
     page, site_url, portraits_dir, cpython_results, model_id
 ):

@@ -30,14 +30,16 @@ def _check(meta: dict, check_id: str) -> dict:
     return next(c for c in meta["quality"]["checks"] if c["id"] == check_id)
 
 
-def test_a_person_in_a_room_comes_out_alone_and_whole_photo_keeps_the_old_path(page, site_url, room_photo):
+def test_a_person_in_a_room_comes_out_alone_and_whole_photo_keeps_the_old_path(
+    page, site_url, room_photo, manifest
+):
     path, truth, p = room_photo
     outside = np.ones(truth.shape, bool)
     outside[p.top:, p.left:p.left + p.w] = False
     page.add_init_script("window.__results = 0; addEventListener('passbg:result', () => window.__results++)")
     open_app(page, site_url)
     assert not page.is_checked("[data-testid=whole-photo]")
-    assert process_photo(page, path, model="isnet-fp16") == "done"
+    assert process_photo(page, path, model=manifest.default) == "done"  # what a user gets
     meta = page.evaluate("window.passbg.lastMeta")
     region = browser_alpha(page)
     # Only the person: nothing of the room is kept and the leftover-objects check passes.

@@ -87,8 +87,8 @@ def test_the_calibrated_8bit_isnet_keeps_the_16bit_mask_on_portraits_it_was_not_
 ):
     """The bound the 8-bit model was adopted on (build/derive_model.py int8): |delta alpha| against the
     16-bit model, mean under 1/255 and p99 under 12/255 per portrait (41 held-out portraits at 1024: a
-    mean of 0.14/255 and a p99 of 2.7/255 on average; MinMax ranges gave p99s of 30-120), and no speckle (no pixel the 16-bit
-    model calls background, alpha < 0.02, that the 8-bit one lifts above 0.25)."""
+    mean of 0.14/255 and a p99 of 2.7/255 on average; MinMax ranges gave p99s of 30-120), and no speckle
+    (no pixel the 16-bit model calls background, alpha < 0.02, that the 8-bit one lifts above 0.25)."""
     import onnxruntime as ort
 
     from passbg.core import region
