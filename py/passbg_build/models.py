@@ -128,18 +128,26 @@ def derive_from_model(ctx: Context, model: dict, dest: Path) -> tuple[str, int, 
     for a in args:
         if not a.is_file():
             raise BuildError(f"{model['id']}: {a} is missing from the checkout")
-    python = face_converter_python(ctx)
     ctx.report.info(f"{model['id']}: deriving {dest.name} from {src.name} ({fetch['recipe']})")
+    return run_recipe(ctx, fetch["recipe"], src, dest, args)
+
+
+def run_recipe(
+    ctx: Context, recipe: str, src: Path, dest: Path, args: list[Path] = ()
+) -> tuple[str, int, bool]:
+    """build/derive_model.py `recipe` SRC DEST [ARGS] in the converter venv, into a temporary file that
+    becomes dest only when its sha256 matches the pin."""
+    python = face_converter_python(ctx)
     out = tmp_path(dest)
     try:
         run(
-            [str(python), str(L.repo / "build" / "derive_model.py"), fetch["recipe"], str(src), str(out),
+            [str(python), str(ctx.layout.repo / "build" / "derive_model.py"), recipe, str(src), str(out),
              *map(str, args)],
             f"deriving {dest.name}",
             f"delete {out} and run python build.py again",
         )
         sha, size = sha256_file(out), out.stat().st_size
-        ctx.pins.check(ctx.rel(dest), sha, size, f"{dest.name} derived ({fetch['recipe']})")
+        ctx.pins.check(ctx.rel(dest), sha, size, f"{dest.name} derived ({recipe})")
         os.replace(out, dest)
     finally:
         out.unlink(missing_ok=True)
@@ -175,22 +183,8 @@ def produce(ctx: Context, model: dict, dest: Path, kind: str) -> tuple[str, int,
         if made is None:
             return None
         ctx.memo.forget(src)
-    python = face_converter_python(ctx)
     ctx.report.info(f"{model['id']}: deriving {dest.name} ({derive['recipe']})")
-    out = tmp_path(dest)
-    try:
-        script = ctx.layout.repo / "build" / "derive_model.py"
-        run(
-            [str(python), str(script), derive["recipe"], str(src), str(out)],
-            f"deriving {dest.name}",
-            f"delete {out} and run python build.py again",
-        )
-        sha, size = sha256_file(out), out.stat().st_size
-        ctx.pins.check(ctx.rel(dest), sha, size, f"{dest.name} derived ({derive['recipe']})")
-        os.replace(out, dest)
-    finally:
-        out.unlink(missing_ok=True)
-    return sha, size, True
+    return run_recipe(ctx, derive["recipe"], src, dest)
 
 
 def manifest_entry(model: dict, sha: str, size: int) -> dict:
