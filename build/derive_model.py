@@ -147,6 +147,11 @@ def any_size(model: onnx.ModelProto) -> int:
     return rewritten
 
 
+def has_fp16_weights(model: onnx.ModelProto) -> bool:
+    """Whether any initializer is fp16 (the file needs `widen` before quantization or calibration)."""
+    return any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer)
+
+
 def widen(model: onnx.ModelProto) -> int:
     """fp16 initializers and Constant tensors -> fp32 and every Cast dropped (the fp16 file casts to and
     from fp16 around the graph's input, output and each Resize): returns how many Casts were dropped.
@@ -238,7 +243,7 @@ def int8(src: Path, dest: Path, table: Path) -> None:
     """The shipped 8-bit model: `src` widened when it is fp16, pruned to its one output, quantized with
     `table` and its output head (output_head) kept in float."""
     model = onnx.load(str(src))
-    if any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer):
+    if has_fp16_weights(model):
         widen(model)
     prune_outputs(model)
     quantize(model, dest, table, keep_float=output_head(model))

@@ -49,10 +49,11 @@ def fp32_model(spec: ModelSpec, work: Path) -> Path:
     """The model's file when it is fp32 already, else a widened copy in `work`."""
     import onnx
 
+    derive = derive_module()
     model = onnx.load(str(spec.path))
-    if not any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer):
+    if not derive.has_fp16_weights(model):
         return spec.path
-    derive_module().widen(model)
+    derive.widen(model)
     out = work / f"{spec.id}-fp32.onnx"
     onnx.save(model, str(out))
     return out

@@ -75,8 +75,8 @@ def test_the_any_size_model_gives_the_fetched_mask_at_1024_and_runs_at_other_siz
 
 
 # Portraits the calibration table (build/isnet-int8-calibration.json: 12 evenly spaced portraits) did not
-# see: a flag behind loose hair (the peer's dynamic quint8 speckles it), long hair on a busy backdrop, a
-# bald head on a plain one.
+# see: a flag behind loose hair (the peer's dynamic quint8 speckles it), long hair with glasses on a busy
+# backdrop, long blond curls on a plain one.
 HELD_OUT = ("usc_B000740.jpg", "usc_S001159.jpg", "usc_W000797.jpg")
 
 

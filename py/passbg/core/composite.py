@@ -18,6 +18,14 @@ __all__ = ["composite", "cutout_rgba"]
 STRIP_ROWS = 256
 
 
+def _store_rounded(dst: np.ndarray, values: np.ndarray) -> None:
+    """values float32 (scratch, changed in place) rounded and clipped to 0..255 into uint8 dst (same
+    shape); the cast of whole numbers in 0..255 is exact."""
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    dst[...] = values
+
+
 def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -> np.ndarray:
     """fg float32 (H, W, 3) in [0, 1], alpha float32 (H, W) in [0, 1], bg (r, g, b) 0..255
     -> uint8 (H, W, 3): a*F + (1 - a)*bg, rounded. alpha == 0 gives bg exactly."""
@@ -29,9 +37,7 @@ def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -
         out -= bg
         out *= alpha[top:bottom, :, None]
         out += bg
-        np.rint(out, out=out)
-        np.clip(out, 0, 255, out=out)
-        result[top:bottom] = out  # whole numbers in 0..255: the cast is exact
+        _store_rounded(result[top:bottom], out)
     return result
 
 
@@ -41,12 +47,6 @@ def cutout_rgba(fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     height, width = alpha.shape
     out = np.empty((height, width, 4), dtype=np.uint8)
     for top, bottom, _, _ in row_strips(height, STRIP_ROWS, 0):
-        rgb = fg[top:bottom] * np.float32(255.0)
-        np.rint(rgb, out=rgb)
-        np.clip(rgb, 0, 255, out=rgb)
-        out[top:bottom, :, :3] = rgb
-        a = alpha[top:bottom] * np.float32(255.0)
-        np.rint(a, out=a)
-        np.clip(a, 0, 255, out=a)
-        out[top:bottom, :, 3] = a
+        _store_rounded(out[top:bottom, :, :3], fg[top:bottom] * np.float32(255.0))
+        _store_rounded(out[top:bottom, :, 3], alpha[top:bottom] * np.float32(255.0))
     return out
