@@ -491,6 +491,11 @@ def score_stats(rows: list[Row], cfg: dict) -> dict[str, Any]:
 # No 0: every check the page lists must still lower the score. This eval's "bad" (MSE or a halo) never
 # involves a hole in a lens or a see-through patch, so a free fit switched those checks off.
 WEIGHT_GRID = (0.03, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8)
+# Where a check's badness starts ('ok') and where it is full ('bad') are refitted too, from these
+# percentiles of the check's values on the rows: several checks tell good from bad results below their
+# hand-set 'ok' (on the 12-portrait eval of 2026-12-06 blurred_outline's bad results had a median of
+# 2.5 px against good ones' 1.8, with 'ok' at 3.0), where no weight can reach them.
+POINT_PERCENTILES = (25, 50, 75, 90, 95, 99)
 # Calibration target: each good result offered the upload is a needless privacy cost; the product's
 # bound on unseen photos is 3 %, so the threshold is fitted to stay under it on the calibration photos.
 MAX_GOOD_FLAGGED = 0.03
@@ -509,31 +514,69 @@ def page_scores(rows: list[Row], cfg: dict) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _round3(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
+    """Candidate (ok, bad) pairs for one check: today's, and pairs of its values' percentiles in the
+    check's direction (bad above ok for a 'max' check, below for a 'min' one)."""
+    ok, bad = float(check["ok"]), float(check["bad"])
+    seen = values[np.isfinite(values)]
+    points = {ok, bad}
+    if seen.size:
+        points |= {_round3(v) for v in np.percentile(seen, POINT_PERCENTILES)}
+    if "soft_enough_px" in check:
+        # quality.edge_shape lifts a soft hair edge's value to today's 'ok', so a stored value says
+        # nothing about an 'ok' above it (a 'min' check: badness starts below ok).
+        points = {p for p in points if p <= ok} | {ok, bad}
+    rising = bad > ok
+    pts = sorted(points)
+    pairs = [(a, b) for a in pts for b in pts if (b > a if rising else b < a)]
+    return [(ok, bad)] + [p for p in pairs if p != (ok, bad)]
+
+
 def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
-    """A copy of cfg with each check's weight re-chosen on `rows` (coordinate search over WEIGHT_GRID
-    for the highest ROC AUC; ties keep the current weight) and cloud_below set to the highest score
-    threshold that flags at most MAX_GOOD_FLAGGED of the good rows. Only the calibration split should
-    be passed here; the held-out split then measures the result honestly."""
+    """A copy of cfg with each check's weight (from WEIGHT_GRID) and its 'ok' and 'bad' values (pairs of
+    its values' POINT_PERCENTILES) re-chosen on `rows` by coordinate search for the highest ROC AUC (ties
+    keep the current setting), and cloud_below set to the highest score threshold that flags at most
+    MAX_GOOD_FLAGGED of the good rows. Pass fail thresholds ('threshold') are left alone: they decide what
+    the page tells the user, not the score. Only the calibration split should be passed here; the
+    held-out split then measures the result honestly."""
     new = json.loads(json.dumps(cfg))
     bad = np.array([r.bad for r in rows], dtype=bool)
     if bad.all() or not bad.any():
         return new
+    ids = list(new["checks"])
+    values = np.array([[r.checks.get(cid, np.nan) for cid in ids] for r in rows], dtype=np.float64)
+    no_person = np.array(["person" in r.checks for r in rows], dtype=bool)
 
-    def auc() -> float:
-        return em.roc_auc(np.array([rescore(r.checks, new) for r in rows]), bad)
+    def factor(j: int, weight: float, ok: float, bad_value: float) -> np.ndarray:
+        b = np.clip((values[:, j] - ok) / (bad_value - ok), 0.0, 1.0)
+        return 1.0 - weight * np.nan_to_num(b, nan=0.0)  # a check that did not run costs nothing
 
-    best = auc()
+    def scores(product: np.ndarray) -> np.ndarray:
+        s = np.rint(100.0 * np.maximum(product, 0.0))  # as rescore() and quality.score round
+        s[no_person] = 0.0
+        return s
+
+    setting = ("weight", "ok", "bad")
+    cols = [factor(j, *(float(new["checks"][c][k]) for k in setting)) for j, c in enumerate(ids)]
+    best = em.roc_auc(scores(np.prod(cols, axis=0)), bad)
     for _ in range(rounds):
-        for cid in sorted(new["checks"]):
-            keep = new["checks"][cid]["weight"]
-            for w in WEIGHT_GRID:
-                new["checks"][cid]["weight"] = w
-                a = auc()
-                if a > best + 1e-9:
-                    best, keep = a, w
-            new["checks"][cid]["weight"] = keep
-    scores = np.array([rescore(r.checks, new) for r in rows])
-    good_scores = scores[~bad]
+        for j, cid in enumerate(ids):
+            c = new["checks"][cid]
+            others = np.prod(cols[:j] + cols[j + 1 :], axis=0)
+            keep = (c["weight"], c["ok"], c["bad"])
+            for ok, bad_value in _ok_bad_pairs(values[:, j], c):
+                for w in WEIGHT_GRID:
+                    col = factor(j, w, ok, bad_value)
+                    a = em.roc_auc(scores(others * col), bad)
+                    if a > best + 1e-9:
+                        best, keep, cols[j] = a, (w, ok, bad_value), col
+            c["weight"], c["ok"], c["bad"] = keep
+    final = np.array([rescore(r.checks, new) for r in rows])
+    good_scores = final[~bad]
     threshold = 1.0
     for t in range(1, 100):
         if (good_scores < t).mean() <= MAX_GOOD_FLAGGED:
@@ -687,12 +730,11 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
         _print_page_scores(p, summary["page_score"])
     cal = summary.get("calibrated")
     if cal:
-        p("\n== weights refit on the calibration photos only (not shipped unless copied to checks.json) ==")
-        p(
-            "  "
-            + ", ".join(f"{k} {v:g}" for k, v in cal["weights"].items())
-            + f"; cloud_below {cal['threshold']:g}"
-        )
+        p("\n== score refit on the calibration photos only (not shipped unless copied to checks.json) ==")
+        p("  check: weight (ok -> bad)")
+        for k, c in cal["checks"].items():
+            p(f"    {k:<22} {c['weight']:g} ({c['ok']:g} -> {c['bad']:g})")
+        p(f"  cloud_below {cal['threshold']:g}")
         for split in ("calibration", "held-out"):
             if split in cal:
                 s = cal[split]
@@ -842,7 +884,7 @@ def scored_report(
         ours = [r for r in rows if r.variant == "ours"] or rows
         fitted = calibrate([r for r in ours if r.split == "calibration"] or ours, cfg)
         summary["calibrated"] = {
-            "weights": {k: v["weight"] for k, v in fitted["checks"].items()},
+            "checks": {k: {f: v[f] for f in ("weight", "ok", "bad")} for k, v in fitted["checks"].items()},
             "threshold": fitted["cloud_below"],
             "page_score": page_scores(rows, fitted),
             **{

@@ -244,6 +244,42 @@ def test_calibration_never_switches_a_check_off_even_when_that_would_separate_be
     assert fitted["checks"]["holes"]["weight"] >= min(ev.WEIGHT_GRID) > 0
 
 
+def test_calibration_moves_where_a_check_starts_to_cost_when_it_separates_below_today_s_ok():
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    blur = cfg["checks"]["blurred_outline"]
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    rows = []
+    for i in range(40):
+        bad = i % 4 == 0
+        # All below today's 'ok' (3.0 px): today's score cannot tell them apart, the values can.
+        values = dict(ok, blurred_outline=2.6 - 0.05 * (i % 3) if bad else 1.0 + 0.03 * i)
+        rows.append(_row(bad, values))
+    assert ev.score_stats(rows, cfg)["roc_auc"] == 0.5
+    fitted = ev.calibrate(rows, cfg)
+    refit = fitted["checks"]["blurred_outline"]
+    assert ev.score_stats(rows, fitted)["roc_auc"] == 1.0
+    assert refit["ok"] < blur["ok"] and refit["bad"] > refit["ok"]  # still a 'max' check
+    assert refit["threshold"] == blur["threshold"]  # what the page tells the user is not refitted
+
+
+def test_calibration_keeps_hair_helmet_ok_where_its_stored_values_are_valid():
+    """quality.edge_shape lifts a soft hair edge's value to the check's 'ok': a stored value says
+    nothing about an 'ok' above today's, so the refit never moves it up."""
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    helmet = cfg["checks"]["hair_helmet"]
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    # Above today's 'ok' the bad ones sit lower: an 'ok' between them would separate, and must not be used.
+    rows = [
+        _row(i % 3 == 0, dict(ok, hair_helmet=helmet["ok"] + (0.1 if i % 3 == 0 else 0.9))) for i in range(30)
+    ]
+    fitted = ev.calibrate(rows, cfg)
+    assert fitted["checks"]["hair_helmet"]["ok"] <= helmet["ok"]
+
+
 def _stored_report(path, n_photos=8):
     """An --out report of synthetic rows: per photo, tight and loose results of the page ("ours") and
     raw ones; on the bad ones the strays check is at its 'bad' value, elsewhere every check is ok."""
