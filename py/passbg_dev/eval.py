@@ -399,7 +399,10 @@ def evaluate_item(
     target: tuple[int, int, int],
     cache: Path | None = None,
     how: Segmenting = WHOLE,
+    label: str | None = None,
 ) -> list[Row]:
+    """The raw and the refined ("ours") result of one model on one item, as rows named `label` (the
+    model id unless given: e.g. "isnet-fp16@whole" when one run compares two ways of segmenting)."""
     prepared, raw = model_output(item.data, spec, backend, cache, how)
     result = finish(prepared, raw, target)
     hw = item.alpha.shape
@@ -421,25 +424,46 @@ def evaluate_item(
         values = {r.id: r.value for r in report.results}
         bad = is_bad(metrics, report)
         rows.append(
-            Row(spec.id, variant, item.name, item.kind, item.tags, metrics, bad, failed, values,
+            Row(label or spec.id, variant, item.name, item.kind, item.tags, metrics, bad, failed, values,
                 framing=item.framing)
         )  # fmt: skip
     return rows
 
 
-def real_scores(
-    photos: list[Path], spec: ModelSpec, backend: Any, target: tuple[int, int, int]
-) -> list[float]:
-    """Quality score of the pipeline's result on each real portrait as it is."""
+def real_checks(
+    photos: list[Path],
+    spec: ModelSpec,
+    backend: Any,
+    target: tuple[int, int, int],
+    cache: Path | None = None,
+    how: Segmenting = WHOLE,
+) -> list[dict[str, Any]]:
+    """{"name", "checks": check id -> value} of the pipeline's result on each real portrait as it is: kept
+    as values (not scores) so a refit score can be tried on them too (the real portraits have no truth,
+    but all of those left in look right by eye, so each one a score flags is a false offer)."""
     out = []
     for path in photos:
-        prepared = prepare(path.read_bytes(), spec)
-        result = finish(prepared, backend.run(spec, prepared.tensor), target)
-        out.append(
-            float(
-                qc.assess(prepared.image.rgb, result.alpha, result.composite, target, result.foreground).score
-            )
-        )
+        prepared, raw = model_output(path.read_bytes(), spec, backend, cache, how)
+        result = finish(prepared, raw, target)
+        report = qc.assess(prepared.image.rgb, result.alpha, result.composite, target, result.foreground)
+        out.append({"name": path.stem, "checks": {r.id: r.value for r in report.results}})
+    return out
+
+
+def real_summary(real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, dict[str, Any]]:
+    """Per model: the score distribution on the real portraits under cfg, and the share below cloud_below."""
+    out = {}
+    for m, results in real.items():
+        v = np.array([rescore(r["checks"], cfg) for r in results])
+        if v.size:
+            out[m] = {
+                "n": int(v.size),
+                "percentiles": {str(p): float(np.percentile(v, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
+                "below_threshold": float(np.mean(v < float(cfg["cloud_below"]))),
+                "flagged": [
+                    r["name"] for r, x in zip(results, v, strict=True) if x < float(cfg["cloud_below"])
+                ],
+            }
     return out
 
 
@@ -606,8 +630,7 @@ def model_key(model: str, framing: str) -> str:
     return model if framing == "tight" else f"{model} · {framing}"
 
 
-def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[str, Any]:
-    threshold = float(cfg["cloud_below"])
+def summarise(rows: list[Row], real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, Any]:
     summary: dict[str, Any] = {"models": {}, "score": {}, "sad_by_framing": {}}
     groups = sorted({(r.model, r.framing) for r in rows}, key=lambda mf: (mf[0], FRAMINGS.index(mf[1])))
     for model, framing in groups:
@@ -640,15 +663,7 @@ def summarise(rows: list[Row], real: dict[str, list[float]], cfg: dict) -> dict[
         part = [r for r in rows if r.split == split]
         if part:
             summary["score"][split] = score_stats(part, cfg)
-    summary["real"] = {
-        m: {
-            "n": len(v),
-            "percentiles": {str(p): float(np.percentile(v, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
-            "below_threshold": float(np.mean(np.array(v) < threshold)),
-        }
-        for m, v in real.items()
-        if v
-    }
+    summary["real"] = real_summary(real, cfg)
     return summary
 
 
@@ -745,12 +760,18 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
         if cal.get("page_score"):
             p(f"  the page's results (ours) under the refit, offered below {cal['threshold']:g}:")
             _print_page_scores(p, cal["page_score"])
-    for model, r in summary["real"].items():
+        _print_real(p, cal.get("real", {}), "under the refit")
+    _print_real(p, summary["real"], "")
+
+
+def _print_real(p: Any, real: dict[str, dict[str, Any]], how: str) -> None:
+    for model, r in real.items():
         pc = r["percentiles"]
         p(
-            f"  real portraits, {model}: n={r['n']} min {pc['0']:.0f} p10 {pc['10']:.0f} "
-            f"median {pc['50']:.0f} p90 {pc['90']:.0f} max {pc['100']:.0f}; "
+            f"  real portraits, {model}{' ' + how if how else ''}: n={r['n']} min {pc['0']:.0f} "
+            f"p10 {pc['10']:.0f} median {pc['50']:.0f} p90 {pc['90']:.0f} max {pc['100']:.0f}; "
             f"below threshold {r['below_threshold']:.0%}"
+            + (f" ({', '.join(r['flagged'])})" if r.get("flagged") else "")
         )
 
 
@@ -760,7 +781,12 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m passbg_dev.eval", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", help="comma-separated model ids to evaluate (default: all in the manifest)")
+    ap.add_argument(
+        "--models",
+        help="comma-separated model ids to evaluate (default: all in the manifest); ID@whole or ID@face "
+        "overrides --region for that entry, so one run can compare today's whole-frame path with the "
+        "face-first one (rows are then named ID@REGION)",
+    )
     ap.add_argument("--truth-model", default="isnet-fp16", help="model whose refined cut-out is the truth")
     ap.add_argument("--photos", type=int, default=8, help="number of portraits (seeded choice; 0 = all)")
     ap.add_argument(
@@ -843,6 +869,27 @@ def face_first(manifest: Manifest, backend: Any, long_side: int | None = None) -
     return Segmenting("face", long_side, lambda rgb: find_region(rgb, run))
 
 
+def under_test(
+    args: argparse.Namespace, manifest: Manifest, backend: Any
+) -> list[tuple[str, ModelSpec, Segmenting]]:
+    """(row label, model, how it segments) per --models entry: ID takes --region, ID@REGION its own."""
+    default = segmenting(args, manifest, backend)
+    entries = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else manifest.ids()
+    ids = [e.partition("@")[0] for e in entries]
+    specs = _models(manifest, ",".join(ids))
+    out = []
+    for entry, spec in zip(entries, specs, strict=True):
+        _, at, region = entry.partition("@")
+        if not at:
+            out.append((spec.id, spec, default))
+            continue
+        if region not in ("whole", "face"):
+            raise InputError(f"{entry}: after @ comes whole or face.")
+        how = WHOLE if region == "whole" else face_first(manifest, backend, args.input_long_side)
+        out.append((entry, spec, how))
+    return out
+
+
 def _models(manifest: Manifest, wanted: str | None) -> list[ModelSpec]:
     ids = [m.strip() for m in wanted.split(",") if m.strip()] if wanted else manifest.ids()
     unknown = [i for i in ids if i not in manifest.ids()]
@@ -863,13 +910,18 @@ def rescore_report(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"{args.rows} is not a report written by --out ({err}).") from None
     started = time.perf_counter()
     about = earlier["summary"] | {"seconds": 0.0}
-    report = scored_report(rows, {}, args, earlier["summary"].get("truth", "?"), about)
+    real = earlier.get("real") or {}
+    report = scored_report(rows, real, args, earlier["summary"].get("truth", "?"), about)
     report["summary"]["seconds"] = time.perf_counter() - started
     return report
 
 
 def scored_report(
-    rows: list[Row], real: dict[str, list[float]], args: argparse.Namespace, truth_id: str, about: dict
+    rows: list[Row],
+    real: dict[str, list[dict[str, Any]]],
+    args: argparse.Namespace,
+    truth_id: str,
+    about: dict,
 ) -> dict[str, Any]:
     """The summary of `rows` (split by --holdout), calibrated with --calibrate."""
     if not 0.0 <= args.holdout < 1.0:
@@ -887,6 +939,7 @@ def scored_report(
             "checks": {k: {f: v[f] for f in ("weight", "ok", "bad")} for k, v in fitted["checks"].items()},
             "threshold": fitted["cloud_below"],
             "page_score": page_scores(rows, fitted),
+            "real": real_summary(real, fitted),
             **{
                 s: score_stats([r for r in rows if r.split == s], fitted)
                 for s in ("calibration", "held-out")
@@ -898,7 +951,7 @@ def scored_report(
     summary["segmenting"] = about.get("segmenting", "whole")
     summary["left_out"] = about.get("left_out") or {}
     summary["seconds"] = about.get("seconds", 0.0)
-    return {"summary": summary, "rows": [r.__dict__ for r in rows]}
+    return {"summary": summary, "rows": [r.__dict__ for r in rows], "real": real}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -919,9 +972,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"--framing takes {' and/or '.join(FRAMINGS)}, comma-separated; got {args.framing!r}."
         )
     manifest = load_manifest(args.models_dir) if args.models_dir else load_manifest()
-    specs = _models(manifest, args.models)
     backend = OrtBackend()
-    how = segmenting(args, manifest, backend)
+    runs = under_test(args, manifest, backend)
     target = resolve_background(TARGET).rgb
     started = time.perf_counter()
     if args.dataset:
@@ -946,14 +998,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         items = composites(photos, kinds, truth_spec, backend, args.cache, tags, framings)
     rows: list[Row] = []
     for i, item in enumerate(items):
-        for spec in specs:
-            rows.extend(evaluate_item(item, spec, backend, target, args.cache, how))
+        for label, spec, how in runs:
+            rows.extend(evaluate_item(item, spec, backend, target, args.cache, how, label))
         print(
             f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind} {item.framing}",
             file=sys.stderr,
         )
-    real = {} if args.no_real else {spec.id: real_scores(photos, spec, backend, target) for spec in specs}
-    about = {"segmenting": how.label(), "left_out": excluded, "seconds": time.perf_counter() - started}
+    real = (
+        {}
+        if args.no_real
+        else {label: real_checks(photos, spec, backend, target, args.cache, how) for label, spec, how in runs}
+    )
+    about = {
+        "segmenting": ", ".join(dict.fromkeys(how.label() for _, _, how in runs)),
+        "left_out": excluded,
+        "seconds": time.perf_counter() - started,
+    }
     return scored_report(rows, real, args, truth_id, about)
 
 

@@ -130,6 +130,33 @@ def test_eval_command_on_a_tiny_subset(portraits_dir, models_dir, manifest, tmp_
 
 
 @pytest.mark.slow
+def test_one_run_compares_the_whole_frame_path_with_the_face_first_one(
+    portraits_dir, models_dir, manifest, tmp_path, capsys
+):
+    """ID@whole and ID@face in --models: both paths in one run, their rows named apart; the real
+    portraits' check values are kept, so a stored report is scored again (and refit) with them."""
+    pytest.importorskip("onnxruntime")
+    _portraits_and_models(portraits_dir, models_dir, manifest)
+    out = tmp_path / "report.json"
+    args = ["--photos", "2", "--backgrounds", "white", "--framing", "loose", "--truth-model", "u2netp"]
+    args += ["--models", "u2netp@whole,u2netp@face", "--portraits", str(portraits_dir)]
+    args += ["--models-dir", str(models_dir), "--cache", str(tmp_path / "c"), "--out", str(out)]
+    assert ev.main(args) == 0
+    report = json.loads(out.read_text())
+    assert {r["model"] for r in report["rows"]} == {"u2netp@whole", "u2netp@face"}
+    assert report["summary"]["segmenting"] == "whole, face"
+    assert set(report["real"]) == {"u2netp@whole", "u2netp@face"}
+    assert all(len(v) == 2 and v[0]["checks"] for v in report["real"].values())
+    capsys.readouterr()
+    again = ["--rows", str(out), "--calibrate", str(tmp_path / "fit.json"), "--out", str(tmp_path / "b.json")]
+    assert ev.main(again) == 0
+    printed = capsys.readouterr().out
+    assert "real portraits, u2netp@face: n=2" in printed
+    assert json.loads((tmp_path / "b.json").read_text())["real"] == report["real"]
+    assert ev.main(["--models", "u2netp@middle", "--models-dir", str(models_dir)]) == 2
+
+
+@pytest.mark.slow
 def test_eval_accepts_a_standard_dataset_folder(portraits_dir, models_dir, manifest, tmp_path):
     pytest.importorskip("onnxruntime")
     _portraits_and_models(portraits_dir, models_dir, manifest)
