@@ -10,7 +10,8 @@ the truth (SAD, gradient error, halo, score) and reported per framing and backgr
 the page would send (local score < cloud_below) and for all.
 
 Model calls go through a disk cache keyed by the input tensor (.cache/eval/server), so comparing step
-sets re-runs only the arithmetic. --calibrate FILE refits the score on the local results of this run
+sets re-runs only the arithmetic; --rows FILE reports an earlier --out again without any. --calibrate FILE
+refits the score on the local results of this run
 (tight and loose together, calibration photos only) and reports it on the held-out photos.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from passbg._shared import atomic
 from passbg.app import cloud
 from passbg.core.backend_ort import OrtBackend
 from passbg.core.backgrounds import resolve_background
@@ -139,7 +141,7 @@ def _mean(rows: list[dict], key: str) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def report(rows: list[dict], labels: list[str], threshold: float, out: Any = sys.stdout) -> dict[str, Any]:
+def report(rows: list[dict], labels: list[str], threshold: float, out: Any = None) -> dict[str, Any]:
     """Print per framing and kind: local vs each server step set, on the sent results and on all."""
     p = lambda *a: print(*a, file=out)  # noqa: E731
     local = {(r["framing"], r["name"], r["kind"]): r for r in rows if r["variant"] == "local"}
@@ -177,6 +179,47 @@ def report(rows: list[dict], labels: list[str], threshold: float, out: Any = sys
     return summary
 
 
+def score_report(rows: list[dict], framings: list[str], args: argparse.Namespace, cfg: dict) -> None:
+    """The score's power on the local results per framing and split, and with --calibrate the refit
+    (passbg_dev.eval.calibrate on the calibration photos' local results) reported the same way."""
+    splits = ev.split_names([r["name"] for r in rows], args.holdout)
+    local = [r for r in rows if r["variant"] == "local"]
+    scored = [ev.Row("local", "ours", r["name"], r["kind"], [], r["metrics"], r["bad"], [], r["checks"],
+                     splits[r["name"]], framing=r["framing"]) for r in local]
+
+    def show(config: dict, label: str) -> None:
+        for framing in (*framings, "both"):
+            for split in ("calibration", "held-out"):
+                part = [s for s in scored if s.split == split and framing in ("both", s.framing)]
+                if part:
+                    st = ev.score_stats(part, config)
+                    print(f"  {label}{framing:<6} {split:<12} n={st['n']:4} bad={st['bad']:3} "
+                          f"ROC AUC {st['roc_auc']:.3f}  below {st['threshold']:g}: "
+                          f"good {st['good_flagged']:.1%}, bad {st['bad_caught']:.1%}")
+
+    print("\n== quality score of the local results (bad = MSE > 0.01 or halo_ideal > 25) ==")
+    show(cfg, "")
+    if args.calibrate:
+        fitted = ev.calibrate([s for s in scored if s.split == "calibration"] or scored, cfg)
+        atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
+        print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}")
+        show(fitted, "refit ")
+
+
+def rescore(args: argparse.Namespace) -> int:
+    """The report and score of an earlier --out file again (no model runs), e.g. with --calibrate."""
+    try:
+        rows = json.loads(args.rows.read_text(encoding="utf-8"))["rows"]
+        labels = list(dict.fromkeys(r["variant"] for r in rows if r["variant"] != "local"))
+        framings = [f for f in FRAMINGS if any(r["framing"] == f for r in rows)]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{args.rows} is not a report written by --out ({err}).") from None
+    cfg = qc.default_config()
+    report(rows, labels, float(cfg["cloud_below"]))
+    score_report(rows, framings, args, cfg)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m passbg_dev.eval_server",
                                  description=__doc__.split("\n\n")[0])
@@ -199,10 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--calibrate", type=Path, help="refit the score on this run's local results (see above)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="write every row as JSON")
+    ap.add_argument("--rows", type=Path,
+                    help="report (with --calibrate: refit) the rows of an earlier --out again; no model runs")
     return ap
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rows:
+        return rescore(args)
     manifest = load_manifest()
     spec = manifest.get(args.model)
     local_spec = manifest.get(args.local_model or args.model)
@@ -237,32 +284,10 @@ def run(args: argparse.Namespace) -> int:
           f"local: {local_spec.id}, {how.label()}; upload long side {args.upload_side}; "
           f"server: {spec.id}, steps {', '.join(pipes)}")
     summary = report(rows, list(pipes), threshold)
-    splits = ev.split_names([r["name"] for r in rows], args.holdout)
-    scored = [ev.Row(spec.id, "ours", r["name"], r["kind"], [], r["metrics"], r["bad"], [], r["checks"],
-                     splits[r["name"]]) for r in rows if r["variant"] == "local"]
-    print("\n== quality score of the local results (bad = MSE > 0.01 or halo_ideal > 25) ==")
-    for framing in (*framings, "both"):
-        for split in ("calibration", "held-out"):
-            part = [s for s, r in zip(scored, [r for r in rows if r["variant"] == "local"], strict=True)
-                    if s.split == split and framing in ("both", r["framing"])]
-            if part:
-                st = ev.score_stats(part, cfg)
-                print(f"  {framing:<6} {split:<12} n={st['n']:4} bad={st['bad']:3} "
-                      f"ROC AUC {st['roc_auc']:.3f}  below {st['threshold']:g}: "
-                      f"good {st['good_flagged']:.1%}, bad {st['bad_caught']:.1%}")
-    if args.calibrate:
-        fitted = ev.calibrate([s for s in scored if s.split == "calibration"] or scored, cfg)
-        args.calibrate.write_text(json.dumps(fitted, indent=1), encoding="utf-8")
-        print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}")
-        for split in ("calibration", "held-out"):
-            part = [s for s in scored if s.split == split]
-            if part:
-                st = ev.score_stats(part, fitted)
-                print(f"  refit {split:<12} ROC AUC {st['roc_auc']:.3f}, good {st['good_flagged']:.1%}, "
-                      f"bad {st['bad_caught']:.1%}")
+    score_report(rows, framings, args, cfg)
     print(f"\n({time.perf_counter() - started:.0f} s)")
     if args.out:
-        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
+        atomic.write_text(args.out, json.dumps({"summary": summary, "rows": rows}, indent=1))
     return 0
 
 
