@@ -456,13 +456,12 @@ def real_summary(real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, 
     for m, results in real.items():
         v = np.array([rescore(r["checks"], cfg) for r in results])
         if v.size:
+            below = v < float(cfg["cloud_below"])
             out[m] = {
                 "n": int(v.size),
                 "percentiles": {str(p): float(np.percentile(v, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
-                "below_threshold": float(np.mean(v < float(cfg["cloud_below"]))),
-                "flagged": [
-                    r["name"] for r, x in zip(results, v, strict=True) if x < float(cfg["cloud_below"])
-                ],
+                "below_threshold": float(below.mean()),
+                "flagged": [r["name"] for r, offered in zip(results, below, strict=True) if offered],
             }
     return out
 
@@ -844,15 +843,17 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def segmenting(args: argparse.Namespace, manifest: Manifest, backend: Any) -> Segmenting:
-    """--region and --input-long-side as a Segmenting (the face detector run with CPython onnxruntime)."""
-    if args.region not in ("whole", "face"):
-        raise InputError(f"--region takes whole or face, got {args.region!r}.")
-    if args.region == "whole":
-        if args.input_long_side:
-            raise InputError("--input-long-side needs --region face (the whole photo has the model's size).")
-        return WHOLE
-    return face_first(manifest, backend, args.input_long_side)
+REGIONS = ("whole", "face")
+
+
+def segmenting(
+    region: str, manifest: Manifest, backend: Any, long_side: int | None = None, what: str = "--region"
+) -> Segmenting:
+    """A region name (one of REGIONS; `what` names where it came from in the message) as a Segmenting;
+    "face" runs the face detector with CPython onnxruntime, at long_side when given."""
+    if region not in REGIONS:
+        raise InputError(f"{what} takes whole or face, got {region!r}.")
+    return WHOLE if region == "whole" else face_first(manifest, backend, long_side)
 
 
 def face_first(manifest: Manifest, backend: Any, long_side: int | None = None) -> Segmenting:
@@ -873,20 +874,16 @@ def under_test(
     args: argparse.Namespace, manifest: Manifest, backend: Any
 ) -> list[tuple[str, ModelSpec, Segmenting]]:
     """(row label, model, how it segments) per --models entry: ID takes --region, ID@REGION its own."""
-    default = segmenting(args, manifest, backend)
+    if args.region == "whole" and args.input_long_side:
+        raise InputError("--input-long-side needs --region face (the whole photo has the model's size).")
     entries = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else manifest.ids()
-    ids = [e.partition("@")[0] for e in entries]
-    specs = _models(manifest, ",".join(ids))
+    specs = _models(manifest, ",".join(e.partition("@")[0] for e in entries))
     out = []
     for entry, spec in zip(entries, specs, strict=True):
         _, at, region = entry.partition("@")
-        if not at:
-            out.append((spec.id, spec, default))
-            continue
-        if region not in ("whole", "face"):
-            raise InputError(f"{entry}: after @ comes whole or face.")
-        how = WHOLE if region == "whole" else face_first(manifest, backend, args.input_long_side)
-        out.append((entry, spec, how))
+        how = segmenting(region if at else args.region, manifest, backend, args.input_long_side,
+                         entry if at else "--region")  # fmt: skip
+        out.append((entry if at else spec.id, spec, how))
     return out
 
 

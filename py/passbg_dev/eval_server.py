@@ -253,9 +253,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = load_manifest()
     spec = manifest.get(args.model)
     local_spec = manifest.get(args.local_model or args.model)
-    if args.local_region not in ("face", "whole"):
-        raise InputError(f"--local-region takes face or whole, got {args.local_region!r}.")
-    how = ev.face_first(manifest, OrtBackend()) if args.local_region == "face" else ev.WHOLE
+    how = ev.segmenting(args.local_region, manifest, OrtBackend(), what="--local-region")
     backend = CachedBackend(OrtBackend(), args.cache / "server")
     faces = ort_face_finder(manifest)
     step_sets = [parse_steps(s) for s in (args.steps or ["flip,region"])]
