@@ -279,6 +279,16 @@ def test_soft_hair_over_a_sharp_outline_passes_blurred_outline():
     assert run(*portrait(soft_alpha(signed_distance(), hair_width(top=4.0))))["blurred_outline"].passed
 
 
+
+def test_hair_against_a_backdrop_of_its_own_colour_fails_hair_contrast(good_results):
+    # Dark hair against a dark wall: the cut at the head separates two nearly equal colours.
+    res = run(*portrait(soft_alpha(signed_distance(), hair_width()), fg=PERSON, old_bg=PERSON + 3))
+    assert not res["hair_contrast"].passed and res["hair_contrast"].value < 3, res["hair_contrast"].value
+    assert res["hair_contrast"].where[80 - 45, 100] and not res["hair_contrast"].where[200, 100]
+    assert "close in colour" in res["hair_contrast"].reason
+    assert good_results["hair_contrast"].passed and good_results["hair_contrast"].value > 30
+
+
 def test_head_touching_the_side_fails_touches_sides(good_results):
     alpha = soft_alpha(signed_distance(head_r=(45, 110)))
     res = run(*portrait(alpha))

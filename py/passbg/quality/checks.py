@@ -25,6 +25,7 @@ from passbg.quality.config import (
 )
 from passbg.quality.edge_colour import (
     check_blurred_outline,
+    check_hair_contrast,
     check_halo_delta_e,
     check_halo_old_background,
     check_outline_without_edge,
@@ -61,6 +62,7 @@ _FUNCTIONS: dict[str, Callable[[Scene, Config], CheckResult]] = {
         check_cast_shadow,
         check_outline_without_edge,
         check_blurred_outline,
+        check_hair_contrast,
     )
 }
 

@@ -117,29 +117,17 @@ def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
     dark wall, cut through where the model lost the shoulder, or a kept patch of background. Only the
     rows from the shoulders down count: a hair edge legitimately fades into a similar backdrop."""
     c = cfg["checks"]["outline_without_edge"]
-    gap, radius, min_de = int(c["gap_px"]), int(c["radius_px"]), float(c["min_delta_e"])
     person = scene.person
     ys, xs = np.nonzero(scene.person_contour()[scene.shoulder_row :])
     ys += scene.shoulder_row
     where = np.zeros_like(person)
     value = 0.0
+    ys, xs, de = _contrast_across(scene, ys, xs, int(c["gap_px"]), int(c["radius_px"]))
     if ys.size:
-        # Only rows from the shoulders down (plus the windows' reach) are needed: the same values at a
-        # fraction of the work.
-        r0 = max(0, scene.shoulder_row - 2 * (radius + gap) - 1)
-        lab = srgb_u8_to_lab(scene.original[r0:]).astype(np.float32)
-        inside = erode(person[r0:], gap)
-        outside = ~dilate(scene.mask[r0:], gap)
-        mean_in, w_in = weighted_box_mean(lab, inside, radius + gap)
-        mean_out, w_out = weighted_box_mean(lab, outside, radius + gap)
-        both = (w_in[ys - r0, xs] > 0) & (w_out[ys - r0, xs] > 0)
-        ys, xs = ys[both], xs[both]
-        if ys.size:
-            de = ciede2000(mean_in[ys - r0, xs], mean_out[ys - r0, xs])
-            flat = de < min_de
-            value = float(flat.mean())
-            where[ys[flat], xs[flat]] = True
-            where = dilate(where, 2)
+        flat = de < float(c["min_delta_e"])
+        value = float(flat.mean())
+        where[ys[flat], xs[flat]] = True
+        where = dilate(where, 2)
     return make_result(
         cfg,
         "outline_without_edge",
@@ -149,6 +137,36 @@ def check_outline_without_edge(scene: Scene, cfg: Config) -> CheckResult:
         "background kept.",
         "The outline follows visible edges in the photo.",
         where,
+    )
+
+
+def check_hair_contrast(scene: Scene, cfg: Config) -> CheckResult:
+    """Median CIEDE2000 across the outline of the head (from the top of the person to the shoulders)
+    between the ORIGINAL photo just inside and just outside the cut.
+
+    Where hair and the old background are nearly the same colour (dark hair against a dark wall, a
+    backdrop in the hair's own colour) the model has little to go on and rounds the hair off or leaves
+    a rim of the old background; the composites where that happened were the ones the other checks
+    scored as clean. This says how far the hair edge can be trusted, not that it is wrong."""
+    c = cfg["checks"]["hair_contrast"]
+    ys, xs = np.nonzero(scene.person_contour()[: scene.shoulder_row])
+    ys, xs, de = _contrast_across(scene, ys, xs, int(c["gap_px"]), int(c["radius_px"]))
+    if ys.size < 20:
+        return make_result(cfg, "hair_contrast", 100.0, "", "There is too little head outline to judge.")
+    value = float(np.median(de))
+    where = np.zeros_like(scene.mask)
+    low = de < float(c["threshold"])
+    where[ys[low], xs[low]] = True
+    return make_result(
+        cfg,
+        "hair_contrast",
+        value,
+        f"Your hair is close in colour to the background behind it (a median of {value:.0f} CIEDE2000 "
+        f"units across the edge), so the hair edge is partly a guess; check it at 200 % "
+        f"{place_words(scene, where) or 'around the head'}. A plain wall that contrasts with your hair "
+        "helps.",
+        "The hair stands out from the background behind it.",
+        dilate(where, 2),
     )
 
 
@@ -172,3 +190,26 @@ def check_blurred_outline(scene: Scene, cfg: Config) -> CheckResult:
         soft & scene.grown(2),
         width_px=value,
     )
+
+
+def _contrast_across(
+    scene: Scene, ys: np.ndarray, xs: np.ndarray, gap: int, radius: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CIEDE2000 across the cut at outline pixels (ys, xs) of the working grid: between the local mean of
+    the ORIGINAL photo just inside the person (eroded by gap px, so the soft edge itself does not count)
+    and just outside what was kept, in windows of radius + gap px. Returns the pixels where both sides
+    were found and their delta E (float, 0..~100)."""
+    if ys.size == 0:
+        return ys, xs, np.zeros(0, np.float32)
+    # Only the rows the pixels and the windows' reach span are needed: the same values at a fraction
+    # of the work.
+    reach = 2 * (radius + gap) + 1
+    r0, r1 = max(0, int(ys.min()) - reach), min(scene.mask.shape[0], int(ys.max()) + reach + 1)
+    lab = srgb_u8_to_lab(scene.original[r0:r1]).astype(np.float32)
+    inside = erode(scene.person[r0:r1], gap)
+    outside = ~dilate(scene.mask[r0:r1], gap)
+    mean_in, w_in = weighted_box_mean(lab, inside, radius + gap)
+    mean_out, w_out = weighted_box_mean(lab, outside, radius + gap)
+    both = (w_in[ys - r0, xs] > 0) & (w_out[ys - r0, xs] > 0)
+    ys, xs = ys[both], xs[both]
+    return ys, xs, ciede2000(mean_in[ys - r0, xs], mean_out[ys - r0, xs])
