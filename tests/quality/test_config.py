@@ -47,3 +47,10 @@ def test_verdict_levels_follow_checks_json_including_the_cloud_threshold(score, 
 def test_the_verdict_follows_a_changed_threshold():
     cfg = {**CFG, "cloud_below": 70}
     assert verdict(69, cfg)[0] == "poor" and verdict(70, cfg)[0] == "fair"
+
+
+def test_failed_checks_change_the_words_only_of_a_level_that_has_words_for_it():
+    assert verdict(95, failed=1) == ("good", next(v["words_if_failed"] for v in CFG["verdicts"]
+                                                 if v["level"] == "good"))
+    assert verdict(95, failed=0)[1] == "No visible problems found."
+    assert verdict(CFG["cloud_below"] - 1, failed=3) == verdict(CFG["cloud_below"] - 1)

@@ -49,3 +49,14 @@ def test_overlay_paints_failed_checks_in_their_family_colour_scaled_to_the_resul
     assert list(out[2, 2]) == CFG["families"]["edge"]["overlay"]
     assert list(out[18, 38]) == CFG["families"]["framing"]["overlay"]
     assert out[2, 38, 3] == 0 and out[18, 2, 3] == 0  # nothing found there: transparent
+
+
+def test_a_high_score_with_a_failed_check_does_not_claim_no_problems():
+    failed = CheckResult("halo_delta_e", 14.0, 12.0, False, "A fringe.")
+    passed = CheckResult("holes", 0.0, 1.0, True, "Fine.")
+    with_one = report.summary(report_with([failed, passed], score=95))
+    clean = report.summary(report_with([passed], score=95))
+    assert with_one["verdict"] == clean["verdict"] == "good"
+    assert clean["verdict_words"] == "No visible problems found."
+    assert "no visible problems" not in with_one["verdict_words"].lower()
+    assert "marked below" in with_one["verdict_words"]

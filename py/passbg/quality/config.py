@@ -75,15 +75,18 @@ def describe(cid: str, config: Config | None = None) -> dict[str, Any]:
     return {"title": entry.get("title", cid), "family": family, "overlay": cfg["families"][family]["overlay"]}
 
 
-def verdict(score: float, config: Config | None = None) -> tuple[str, str]:
-    """(level 'good' | 'fair' | 'poor', the sentence for it) of a 0..100 score."""
+def verdict(score: float, config: Config | None = None, failed: int = 0) -> tuple[str, str]:
+    """(level 'good' | 'fair' | 'poor', the sentence for it) of a 0..100 score; with `failed` checks
+    that did not pass, a level's 'words_if_failed' when it has them (a high score can still carry one
+    small failed check, and "no problems found" above it would contradict the list)."""
     cfg = config or default_config()
+    chosen = cfg["verdicts"][-1]
     for v in cfg["verdicts"]:
         floor = cfg[v["min_score"]] if isinstance(v["min_score"], str) else v["min_score"]
         if score >= float(floor):
-            return v["level"], v["words"]
-    last = cfg["verdicts"][-1]
-    return last["level"], last["words"]
+            chosen = v
+            break
+    return chosen["level"], chosen.get("words_if_failed", chosen["words"]) if failed else chosen["words"]
 
 
 def make_result(

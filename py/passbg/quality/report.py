@@ -31,7 +31,7 @@ def summary(report: checks.QualityReport, config: checks.Config | None = None) -
     reasons (failed checks, worst first), threshold (the configured 'second opinion below' score),
     checks: [{id, title, family, passed, value, threshold, reason, located}]}."""
     cfg = config or checks.default_config()
-    level, words = verdict(report.score, cfg)
+    level, words = verdict(report.score, cfg, failed=sum(not r.passed for r in report.results))
     return {
         "score": int(report.score),
         "verdict": level,
