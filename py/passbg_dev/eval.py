@@ -674,12 +674,15 @@ def _fmt_row(label: str, agg: dict[str, dict[str, float]], stat: str) -> str:
     return f"  {label:<20}" + "".join(cells)
 
 
-def _print_page_scores(p: Any, page: dict[str, dict[str, Any]]) -> None:
+def print_page_scores(p: Any, page: dict[str, dict[str, Any]], label: str = "") -> None:
+    """One line per framing and split of page_scores(), through the print function p; label prefixes
+    each (e.g. "refit ")."""
     for framing, splits in page.items():
         for split, s in splits.items():
             p(
-                f"  {framing:<6} {split:<12} n={s['n']:4} bad={s['bad']:3}  ROC AUC {s['roc_auc']:.3f}  "
-                f"good offered {s['good_flagged']:5.1%}  bad offered {s['bad_caught']:5.1%}"
+                f"  {label}{framing:<6} {split:<12} n={s['n']:4} bad={s['bad']:3}  "
+                f"ROC AUC {s['roc_auc']:.3f}  good offered {s['good_flagged']:5.1%}  "
+                f"bad offered {s['bad_caught']:5.1%}"
             )
 
 
@@ -741,7 +744,7 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
     if summary.get("page_score"):
         below = summary["score"]["all"]["threshold"]
         p(f"\n== the page's results (ours): offered the upload below {below:g} ==")
-        _print_page_scores(p, summary["page_score"])
+        print_page_scores(p, summary["page_score"])
     cal = summary.get("calibrated")
     if cal:
         p("\n== score refit on the calibration photos only (not shipped unless copied to checks.json) ==")
@@ -758,7 +761,7 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
                 )
         if cal.get("page_score"):
             p(f"  the page's results (ours) under the refit, offered below {cal['threshold']:g}:")
-            _print_page_scores(p, cal["page_score"])
+            print_page_scores(p, cal["page_score"])
         _print_real(p, cal.get("real", {}), "under the refit")
     _print_real(p, summary["real"], "")
 

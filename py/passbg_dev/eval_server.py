@@ -179,7 +179,7 @@ def report(rows: list[dict], labels: list[str], threshold: float, out: Any = Non
     return summary
 
 
-def score_report(rows: list[dict], framings: list[str], args: argparse.Namespace, cfg: dict) -> None:
+def score_report(rows: list[dict], args: argparse.Namespace, cfg: dict) -> None:
     """The score's power on the local results per framing and split, and with --calibrate the refit
     (passbg_dev.eval.calibrate on the calibration photos' local results) reported the same way."""
     splits = ev.split_names([r["name"] for r in rows], args.holdout)
@@ -187,36 +187,30 @@ def score_report(rows: list[dict], framings: list[str], args: argparse.Namespace
     scored = [ev.Row("local", "ours", r["name"], r["kind"], [], r["metrics"], r["bad"], [], r["checks"],
                      splits[r["name"]], framing=r["framing"]) for r in local]
 
-    def show(config: dict, label: str) -> None:
-        for framing in (*framings, "both"):
-            for split in ("calibration", "held-out"):
-                part = [s for s in scored if s.split == split and framing in ("both", s.framing)]
-                if part:
-                    st = ev.score_stats(part, config)
-                    print(f"  {label}{framing:<6} {split:<12} n={st['n']:4} bad={st['bad']:3} "
-                          f"ROC AUC {st['roc_auc']:.3f}  below {st['threshold']:g}: "
-                          f"good {st['good_flagged']:.1%}, bad {st['bad_caught']:.1%}")
-
-    print("\n== quality score of the local results (bad = MSE > 0.01 or halo_ideal > 25) ==")
-    show(cfg, "")
+    print(f"\n== quality score of the local results (bad = MSE > 0.01 or halo_ideal > 25), offered the "
+          f"upload below {cfg['cloud_below']:g} ==")
+    ev.print_page_scores(print, ev.page_scores(scored, cfg))
     if args.calibrate:
         fitted = ev.calibrate([s for s in scored if s.split == "calibration"] or scored, cfg)
         atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
         print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}")
-        show(fitted, "refit ")
+        ev.print_page_scores(print, ev.page_scores(scored, fitted), "refit ")
 
 
 def rescore(args: argparse.Namespace) -> int:
     """The report and score of an earlier --out file again (no model runs), e.g. with --calibrate."""
     try:
         rows = json.loads(args.rows.read_text(encoding="utf-8"))["rows"]
+        needed = ("variant", "framing", "name", "kind", "metrics", "bad")
+        missing = {k for r in rows for k in needed if k not in r}
+        if missing:
+            raise KeyError(", ".join(sorted(missing)))
         labels = list(dict.fromkeys(r["variant"] for r in rows if r["variant"] != "local"))
-        framings = [f for f in FRAMINGS if any(r["framing"] == f for r in rows)]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"{args.rows} is not a report written by --out ({err}).") from None
     cfg = qc.default_config()
     report(rows, labels, float(cfg["cloud_below"]))
-    score_report(rows, framings, args, cfg)
+    score_report(rows, args, cfg)
     return 0
 
 
@@ -282,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
           f"local: {local_spec.id}, {how.label()}; upload long side {args.upload_side}; "
           f"server: {spec.id}, steps {', '.join(pipes)}")
     summary = report(rows, list(pipes), threshold)
-    score_report(rows, framings, args, cfg)
+    score_report(rows, args, cfg)
     print(f"\n({time.perf_counter() - started:.0f} s)")
     if args.out:
         atomic.write_text(args.out, json.dumps({"summary": summary, "rows": rows}, indent=1))
