@@ -57,6 +57,7 @@ from passbg.core.pipeline import finish, prepare
 from passbg.errors import InputError, PassbgError, SetupError
 from passbg.numeric.boxfilter import box_mean
 from passbg.quality import checks as qc
+from passbg.quality import score as quality_score
 from passbg_dev import evalmetrics as em
 from passbg_dev import scenes
 
@@ -485,14 +486,7 @@ def rescore(values: dict[str, float], cfg: dict) -> float:
     """The combined score (passbg.quality.checks.score) from stored check values under config `cfg`."""
     if "person" in values:  # no person found: the only result, and a failing one
         return 0.0
-    total = 1.0
-    for cid, value in values.items():
-        c = cfg["checks"].get(cid)
-        if c is None:
-            continue
-        bad = float(np.clip((value - float(c["ok"])) / (float(c["bad"]) - float(c["ok"])), 0.0, 1.0))
-        total *= 1.0 - float(c["weight"]) * bad
-    return float(round(100.0 * max(total, 0.0)))
+    return float(quality_score.scaled(quality_score.product(values, cfg), cfg))
 
 
 def score_stats(rows: list[Row], cfg: dict) -> dict[str, Any]:
@@ -522,6 +516,10 @@ POINT_PERCENTILES = (25, 50, 75, 90, 95, 99)
 # Calibration target: each good result offered the upload is a needless privacy cost; the product's
 # bound on unseen photos is 3 %, so the threshold is fitted to stay under it on the calibration photos.
 MAX_GOOD_FLAGGED = 0.03
+# Where the "good" verdict starts on the fitted scale: the score the page showed before it had a scale
+# called about three in four of the evaluation's good results "good" (76 % on the 48-portrait run of
+# 2026-12-06), and a refit that ranks better should not make that rarer.
+GOOD_VERDICT_PERCENTILE = 25
 
 
 def page_scores(rows: list[Row], cfg: dict) -> dict[str, dict[str, Any]]:
@@ -543,8 +541,11 @@ def _round3(x: float) -> float:
 
 def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
     """Candidate (ok, bad) pairs for one check: today's, and pairs of its values' percentiles in the
-    check's direction (bad above ok for a 'max' check, below for a 'min' one)."""
+    check's direction (bad above ok for a 'max' check, below for a 'min' one); only today's for a check
+    that checks.json marks "fit": "weight"."""
     ok, bad = float(check["ok"]), float(check["bad"])
+    if check.get("fit") == "weight":
+        return [(ok, bad)]
     seen = values[np.isfinite(values)]
     points = {ok, bad}
     if seen.size:
@@ -561,11 +562,11 @@ def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
 
 def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
     """A copy of cfg with each check's weight (from WEIGHT_GRID) and its 'ok' and 'bad' values (pairs of
-    its values' POINT_PERCENTILES) re-chosen on `rows` by coordinate search for the highest ROC AUC (ties
-    keep the current setting), and cloud_below set to the highest score threshold that flags at most
-    MAX_GOOD_FLAGGED of the good rows. Pass fail thresholds ('threshold') are left alone: they decide what
-    the page tells the user, not the score. Only the calibration split should be passed here; the
-    held-out split then measures the result honestly."""
+    its values' POINT_PERCENTILES) re-chosen on `rows` by coordinate search for the highest ROC AUC of
+    the score's product (ties keep the current setting), and a new 'scale' for it (fit_scale). Pass
+    fail thresholds ('threshold') are left alone: they decide what the page tells the user, not the
+    score. Only the calibration split should be passed here; the held-out split then measures the
+    result honestly."""
     new = json.loads(json.dumps(cfg))
     bad = np.array([r.bad for r in rows], dtype=bool)
     if bad.all() or not bad.any():
@@ -578,14 +579,13 @@ def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
         b = np.clip((values[:, j] - ok) / (bad_value - ok), 0.0, 1.0)
         return 1.0 - weight * np.nan_to_num(b, nan=0.0)  # a check that did not run costs nothing
 
-    def scores(product: np.ndarray) -> np.ndarray:
-        s = np.rint(100.0 * np.maximum(product, 0.0))  # as rescore() and quality.score round
-        s[no_person] = 0.0
-        return s
+    def ranked(prod: np.ndarray) -> np.ndarray:
+        # The product itself, not the shown score: the scale is fitted afterwards and keeps the order.
+        return np.where(no_person, 0.0, np.maximum(prod, 0.0))
 
     setting = ("weight", "ok", "bad")
     cols = [factor(j, *(float(new["checks"][c][k]) for k in setting)) for j, c in enumerate(ids)]
-    best = em.roc_auc(scores(np.prod(cols, axis=0)), bad)
+    best = em.roc_auc(ranked(np.prod(cols, axis=0)), bad)
     for _ in range(rounds):
         for j, cid in enumerate(ids):
             c = new["checks"][cid]
@@ -594,18 +594,35 @@ def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
             for ok, bad_value in _ok_bad_pairs(values[:, j], c):
                 for w in WEIGHT_GRID:
                     col = factor(j, w, ok, bad_value)
-                    a = em.roc_auc(scores(others * col), bad)
+                    a = em.roc_auc(ranked(others * col), bad)
                     if a > best + 1e-9:
                         best, keep, cols[j] = a, (w, ok, bad_value), col
             c["weight"], c["ok"], c["bad"] = keep
-    final = np.array([rescore(r.checks, new) for r in rows])
-    good_scores = final[~bad]
-    threshold = 1.0
-    for t in range(1, 100):
-        if (good_scores < t).mean() <= MAX_GOOD_FLAGGED:
-            threshold = float(t)
-    new["cloud_below"] = threshold
+    new["scale"] = fit_scale(ranked(np.prod(cols, axis=0))[~bad], new)
     return new
+
+
+def fit_scale(good: np.ndarray, cfg: dict) -> list[list[float]]:
+    """checks.json's 'scale' ([product, score] points) for the products of the good results `good`:
+    the lowest product that at most MAX_GOOD_FLAGGED of them fall below goes to cloud_below - 0.5 (the
+    bottom of what rounds to cloud_below, so exactly the products below it score below it and that
+    share of good results is offered the upload), the "good" verdict's floor to the
+    GOOD_VERDICT_PERCENTILE-th percentile of them, and 0 and 100 to the ends. Points that would not
+    increase are dropped."""
+    good = np.sort(np.asarray(good, dtype=np.float64))
+    at_threshold = float(good[int(np.floor(MAX_GOOD_FLAGGED * good.size))])
+    floor_good = next(v["min_score"] for v in cfg["verdicts"] if v["level"] == "good")
+    points = [
+        [0.0, 0.0],
+        [at_threshold, float(cfg["cloud_below"]) - 0.5],
+        [float(np.percentile(good, GOOD_VERDICT_PERCENTILE)), float(floor_good)],
+        [1.0, 100.0],
+    ]
+    out = [points[0]]
+    for x, y in points[1:]:
+        if x > out[-1][0] and y > out[-1][1]:
+            out.append([float(f"{x:.4g}"), y])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -752,6 +769,8 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
         for k, c in cal["checks"].items():
             p(f"    {k:<22} {c['weight']:g} ({c['ok']:g} -> {c['bad']:g})")
         p(f"  cloud_below {cal['threshold']:g}")
+        if cal.get("scale"):
+            p("  scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in cal["scale"]))
         for split in ("calibration", "held-out"):
             if split in cal:
                 s = cal[split]
@@ -938,6 +957,7 @@ def scored_report(
         summary["calibrated"] = {
             "checks": {k: {f: v[f] for f in ("weight", "ok", "bad")} for k, v in fitted["checks"].items()},
             "threshold": fitted["cloud_below"],
+            "scale": fitted.get("scale"),
             "page_score": page_scores(rows, fitted),
             "real": real_summary(real, fitted),
             **{

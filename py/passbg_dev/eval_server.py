@@ -193,7 +193,8 @@ def score_report(rows: list[dict], args: argparse.Namespace, cfg: dict) -> None:
     if args.calibrate:
         fitted = ev.calibrate([s for s in scored if s.split == "calibration"] or scored, cfg)
         atomic.write_text(args.calibrate, json.dumps(fitted, indent=1))
-        print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}")
+        print(f"  refit written to {args.calibrate}: cloud_below {fitted['cloud_below']:g}, "
+              f"scale {fitted.get('scale')}")
         ev.print_page_scores(print, ev.page_scores(scored, fitted), "refit ")
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from passbg.quality import score as quality_score
 from passbg_dev import eval as ev
 from passbg_dev import evalmetrics as em
 
@@ -286,9 +287,35 @@ def test_calibration_moves_where_a_check_starts_to_cost_when_it_separates_below_
     assert ev.score_stats(rows, cfg)["roc_auc"] == 0.5
     fitted = ev.calibrate(rows, cfg)
     refit = fitted["checks"]["blurred_outline"]
-    assert ev.score_stats(rows, fitted)["roc_auc"] == 1.0
+    products = np.array([quality_score.product(r.checks, fitted) for r in rows])
+    assert em.roc_auc(products, np.array([r.bad for r in rows])) == 1.0
     assert refit["ok"] < blur["ok"] and refit["bad"] > refit["ok"]  # still a 'max' check
     assert refit["threshold"] == blur["threshold"]  # what the page tells the user is not refitted
+
+
+def test_the_fitted_scale_offers_the_upload_to_the_allowed_share_of_good_results_and_calls_most_good():
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    halo = cfg["checks"]["halo_delta_e"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(200):
+        bad = i % 5 == 0
+        # A fringe that grows from 'ok' to 'bad' over the good results and sits near 'bad' on the bad ones.
+        t = rng.uniform(0.6, 1.0) if bad else rng.uniform(0.0, 0.7)
+        rows.append(_row(bad, dict(ok, halo_delta_e=halo["ok"] + t * (halo["bad"] - halo["ok"]))))
+    fitted = ev.calibrate(rows, cfg)
+    good_scores = np.array([ev.rescore(r.checks, fitted) for r in rows if not r.bad])
+    assert fitted["cloud_below"] == cfg["cloud_below"]  # the threshold stays; the scale moves to it
+    assert 0 < np.mean(good_scores < cfg["cloud_below"]) <= ev.MAX_GOOD_FLAGGED
+    products = np.array([quality_score.product(r.checks, fitted) for r in rows])
+    offered = np.array([ev.rescore(r.checks, fitted) < cfg["cloud_below"] for r in rows])
+    assert (offered == (products < fitted["scale"][1][0])).all()  # exactly the products below the point
+    assert np.mean(good_scores >= 90) == pytest.approx(1 - ev.GOOD_VERDICT_PERCENTILE / 100, abs=0.02)
+    xs, ys = zip(*fitted["scale"], strict=True)
+    assert list(xs) == sorted(xs) and list(ys) == sorted(ys) and (xs[0], ys[-1]) == (0.0, 100.0)
 
 
 def test_calibration_keeps_hair_helmet_ok_where_its_stored_values_are_valid():

@@ -1,6 +1,16 @@
-"""The combined 0-100 quality score of a list of check results."""
+"""The combined 0-100 quality score of a list of check results.
+
+The product prod(1 - weight * badness) over the checks ranks results; the score is that product in
+percent. A refit (passbg_dev.eval --calibrate) also writes a 'scale' that maps the product onto the
+page's 0..100 instead: fitted so that a score below cloud_below is where the upload is worth offering
+and the "good" verdict is where most good results sit, which a refit's weights would otherwise move.
+The map is increasing, so it changes no ranking.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -13,12 +23,31 @@ def badness(result: CheckResult, config: Config | None = None) -> float:
     c = cfg["checks"].get(result.id)
     if c is None:
         return 0.0 if result.passed else 1.0
-    ok, bad = float(c["ok"]), float(c["bad"])
-    return float(np.clip((result.value - ok) / (bad - ok), 0.0, 1.0))
+    return _badness(result.value, c)
+
+
+def product(values: Mapping[str, float], config: Config | None = None) -> float:
+    """prod(1 - weight * badness), 0..1, of check values by id (as stored by the evaluation); ids that
+    checks.json does not list count for nothing."""
+    cfg = config or default_config()
+    total = 1.0
+    for cid, value in values.items():
+        c = cfg["checks"].get(cid)
+        if c is not None:
+            total *= 1.0 - float(c["weight"]) * _badness(value, c)
+    return max(total, 0.0)
+
+
+def scaled(raw: float, config: Config | None = None) -> int:
+    """The 0..100 score shown for a product `raw` in 0..1: linear between checks.json's 'scale' points
+    ([product, score] pairs, both increasing; without them 100 * raw), rounded half up."""
+    points = (config or default_config()).get("scale") or [[0.0, 0.0], [1.0, 100.0]]
+    xs, ys = zip(*points, strict=True)
+    return int(math.floor(float(np.interp(raw, xs, ys)) + 0.5))
 
 
 def score(results: list[CheckResult], config: Config | None = None) -> QualityReport:
-    """Combine check results into a 0..100 score: 100 * prod(1 - weight * badness)."""
+    """Combine check results into a 0..100 score: the product of (1 - weight * badness), scaled."""
     cfg = config or default_config()
     total = 1.0
     impact = []
@@ -27,6 +56,11 @@ def score(results: list[CheckResult], config: Config | None = None) -> QualityRe
         b = badness(r, cfg)
         total *= 1.0 - w * b
         impact.append((w * b, r))
-    value = int(round(100.0 * max(total, 0.0)))
+    value = scaled(max(total, 0.0), cfg)
     reasons = [r.reason for imp, r in sorted(impact, key=lambda t: -t[0]) if not r.passed and imp > 0]
     return QualityReport(value, list(results), reasons, value < float(cfg["cloud_below"]))
+
+
+def _badness(value: float, check: Mapping) -> float:
+    ok, bad = float(check["ok"]), float(check["bad"])
+    return float(np.clip((value - ok) / (bad - ok), 0.0, 1.0))
