@@ -318,6 +318,22 @@ def test_the_fitted_scale_offers_the_upload_to_the_allowed_share_of_good_results
     assert list(xs) == sorted(xs) and list(ys) == sorted(ys) and (xs[0], ys[-1]) == (0.0, 100.0)
 
 
+def test_a_check_marked_fit_weight_keeps_its_ok_and_bad_and_only_its_weight_moves():
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    light = cfg["checks"]["backdrop_lightness"]
+    assert light["fit"] == "weight"
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    # The bad ones sit at one backdrop colour above today's 'ok': a free refit would move 'ok' onto it.
+    rows = [_row(i % 3 == 0, dict(ok, backdrop_lightness=91.4 if i % 3 == 0 else 100.0)) for i in range(30)]
+    fitted = ev.calibrate(rows, cfg)["checks"]["backdrop_lightness"]
+    assert (fitted["ok"], fitted["bad"]) == (light["ok"], light["bad"])
+    free = json.loads(json.dumps(cfg))
+    del free["checks"]["backdrop_lightness"]["fit"]
+    assert ev.calibrate(rows, free)["checks"]["backdrop_lightness"]["ok"] != light["ok"]
+
+
 def test_calibration_keeps_hair_helmet_ok_where_its_stored_values_are_valid():
     """quality.edge_shape lifts a soft hair edge's value to the check's 'ok': a stored value says
     nothing about an 'ok' above today's, so the refit never moves it up."""

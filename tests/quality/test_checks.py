@@ -289,6 +289,20 @@ def test_hair_against_a_backdrop_of_its_own_colour_fails_hair_contrast(good_resu
     assert good_results["hair_contrast"].passed and good_results["hair_contrast"].value > 30
 
 
+def test_a_near_black_wall_behind_the_head_fails_backdrop_lightness_and_a_light_one_passes(good_results):
+    alpha = soft_alpha(signed_distance(), hair_width())
+    res = run(*portrait(alpha, old_bg=np.array([14, 14, 18], np.float32)))
+    dark = res["backdrop_lightness"]
+    assert not dark.passed and dark.value < 8, dark.value
+    assert dark.where[80 - 45, 100] and not dark.where[200, 100]  # the top of the head, not the shoulders
+    assert "dark" in dark.reason and "200 %" in dark.reason
+    # Hair contrast alone does not see it: the skin-coloured person stands out from the black wall.
+    assert res["hair_contrast"].passed
+    light = run(*portrait(alpha, old_bg=np.array([225, 225, 220], np.float32)))["backdrop_lightness"]
+    assert light.passed and light.value > 85
+    assert good_results["backdrop_lightness"].passed
+
+
 def test_head_touching_the_side_fails_touches_sides(good_results):
     alpha = soft_alpha(signed_distance(head_r=(45, 110)))
     res = run(*portrait(alpha))

@@ -24,6 +24,7 @@ from passbg.quality.config import (
     looks_at,
 )
 from passbg.quality.edge_colour import (
+    check_backdrop_lightness,
     check_blurred_outline,
     check_hair_contrast,
     check_halo_delta_e,
@@ -63,6 +64,7 @@ _FUNCTIONS: dict[str, Callable[[Scene, Config], CheckResult]] = {
         check_outline_without_edge,
         check_blurred_outline,
         check_hair_contrast,
+        check_backdrop_lightness,
     )
 }
 
