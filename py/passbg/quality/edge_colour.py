@@ -4,6 +4,8 @@ and how far the hair edge can be trusted (hair against the old background: contr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from passbg.numeric.boxfilter import weighted_box_mean
@@ -149,25 +151,17 @@ def check_hair_contrast(scene: Scene, cfg: Config) -> CheckResult:
     backdrop in the hair's own colour) the model has little to go on and rounds the hair off or leaves
     a rim of the old background; the composites where that happened were the ones the other checks
     scored as clean. This says how far the hair edge can be trusted, not that it is wrong."""
-    c = cfg["checks"]["hair_contrast"]
-    ys, xs, lab_in, lab_out = _head_sides(scene, int(c["gap_px"]), int(c["radius_px"]))
-    if ys.size < 20:
-        return make_result(cfg, "hair_contrast", 100.0, "", "There is too little head outline to judge.")
-    de = ciede2000(lab_in, lab_out)
-    value = float(np.median(de))
-    where = np.zeros_like(scene.mask)
-    low = de < float(c["threshold"])
-    where[ys[low], xs[low]] = True
-    return make_result(
+    return _head_check(
+        scene,
         cfg,
         "hair_contrast",
-        value,
-        f"Your hair is close in colour to the background behind it (a median of {value:.0f} CIEDE2000 "
-        f"units across the edge), so the hair edge is partly a guess; check it at 200 % "
-        f"{place_words(scene, where) or 'around the head'}. A plain wall that contrasts with your hair "
-        "helps.",
+        ciede2000,
+        lambda value, place: (
+            f"Your hair is close in colour to the background behind it (a median of {value:.0f} CIEDE2000 "
+            f"units across the edge), so the hair edge is partly a guess; check it at 200 % {place}. "
+            "A plain wall that contrasts with your hair helps."
+        ),
         "The hair stands out from the background behind it.",
-        dilate(where, 2),
     )
 
 
@@ -176,27 +170,45 @@ def check_backdrop_lightness(scene: Scene, cfg: Config) -> CheckResult:
     same windows as hair_contrast): how light the background behind the head was.
 
     The models lose fine hair most against a dark backdrop (on the evaluation composites the near-black
-    backdrop gave the most bad results after the hair-coloured one, and many of them at a hair contrast
-    the other checks accept), and passport rules ask for a light one anyway. Like hair_contrast this
-    says how far the hair edge can be trusted, not that it is wrong."""
-    c = cfg["checks"]["backdrop_lightness"]
-    ys, xs, _, lab_out = _head_sides(scene, int(c["gap_px"]), int(c["radius_px"]))
-    if ys.size < 20:
-        return make_result(cfg, "backdrop_lightness", 100.0, "", "There is too little head outline to judge.")
-    value = float(np.median(lab_out[:, 0]))
-    where = np.zeros_like(scene.mask)
-    dark = lab_out[:, 0] < float(c["threshold"])
-    where[ys[dark], xs[dark]] = True
-    return make_result(
+    backdrop gave more bad results than any other, 53 of 96, many at a hair contrast the other checks
+    accept), and passport rules ask for a light one anyway. Like hair_contrast this says how far the
+    hair edge can be trusted, not that it is wrong."""
+    return _head_check(
+        scene,
         cfg,
         "backdrop_lightness",
-        value,
-        f"The background behind your head is dark (lightness {value:.0f} of 100), where fine hair is "
-        f"hardest to separate; check the hair at 200 % {place_words(scene, where) or 'around the head'}. "
-        "A photo against a light, plain wall gives a cleaner edge.",
+        lambda lab_in, lab_out: lab_out[:, 0],
+        lambda value, place: (
+            f"The background behind your head is dark (lightness {value:.0f} of 100), where fine hair is "
+            f"hardest to separate; check the hair at 200 % {place}. A photo against a light, plain wall "
+            "gives a cleaner edge."
+        ),
         "The background behind the head is light enough to see the hair against.",
-        dilate(where, 2),
     )
+
+
+def _head_check(
+    scene: Scene,
+    cfg: Config,
+    cid: str,
+    measure: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    words_bad: Callable[[float, str], str],
+    words_ok: str,
+) -> CheckResult:
+    """A 'min' check of the head's outline in the ORIGINAL photo (_head_sides): `measure` turns the Lab
+    means inside and outside into one value per outline pixel, the check's value is their median, and
+    the pixels below its threshold are marked. words_bad(value, where in words) is the failed sentence."""
+    c = cfg["checks"][cid]
+    ys, xs, lab_in, lab_out = _head_sides(scene, int(c["gap_px"]), int(c["radius_px"]))
+    if ys.size < 20:
+        return make_result(cfg, cid, 100.0, "", "There is too little head outline to judge.")
+    per_pixel = measure(lab_in, lab_out)
+    value = float(np.median(per_pixel))
+    where = np.zeros_like(scene.mask)
+    low = per_pixel < float(c["threshold"])
+    where[ys[low], xs[low]] = True
+    words = words_bad(value, place_words(scene, where) or "around the head")
+    return make_result(cfg, cid, value, words, words_ok, dilate(where, 2))
 
 
 def check_blurred_outline(scene: Scene, cfg: Config) -> CheckResult:
