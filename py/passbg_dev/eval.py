@@ -608,7 +608,8 @@ def fit_scale(good: np.ndarray, cfg: dict) -> list[list[float]]:
     bottom of what rounds to cloud_below, so exactly the products below it score below it and that
     share of good results is offered the upload), the "good" verdict's floor to the
     GOOD_VERDICT_PERCENTILE-th percentile of them, and 0 and 100 to the ends. Points that would not
-    increase are dropped."""
+    increase are dropped. Stored unrounded: a rounded threshold point could put one more good result
+    below it."""
     good = np.sort(np.asarray(good, dtype=np.float64))
     at_threshold = float(good[int(np.floor(MAX_GOOD_FLAGGED * good.size))])
     floor_good = next(v["min_score"] for v in cfg["verdicts"] if v["level"] == "good")
@@ -621,7 +622,7 @@ def fit_scale(good: np.ndarray, cfg: dict) -> list[list[float]]:
     out = [points[0]]
     for x, y in points[1:]:
         if x > out[-1][0] and y > out[-1][1]:
-            out.append([float(f"{x:.4g}"), y])
+            out.append([x, y])
     return out
 
 
