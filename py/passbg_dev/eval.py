@@ -452,17 +452,24 @@ def real_checks(
 
 
 def real_summary(real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, dict[str, Any]]:
-    """Per model: the score distribution on the real portraits under cfg, and the share below cloud_below."""
+    """Per model: the score distribution on the real portraits that look right under cfg, the share below
+    cloud_below (each a needless offer), and the scores of those marked "visibly_wrong" (the truth
+    model's own failures, where an offer is due)."""
     out = {}
     for m, results in real.items():
-        v = np.array([rescore(r["checks"], cfg) for r in results])
+        sound = [r for r in results if "visibly_wrong" not in r]
+        v = np.array([rescore(r["checks"], cfg) for r in sound])
         if v.size:
             below = v < float(cfg["cloud_below"])
             out[m] = {
                 "n": int(v.size),
                 "percentiles": {str(p): float(np.percentile(v, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
                 "below_threshold": float(below.mean()),
-                "flagged": [r["name"] for r, offered in zip(results, below, strict=True) if offered],
+                "threshold": float(cfg["cloud_below"]),
+                "flagged": [r["name"] for r, offered in zip(sound, below, strict=True) if offered],
+                "visibly_wrong": {
+                    r["name"]: rescore(r["checks"], cfg) for r in results if "visibly_wrong" in r
+                },
             }
     return out
 
@@ -520,6 +527,18 @@ MAX_GOOD_FLAGGED = 0.03
 # called about three in four of the evaluation's good results "good" (76 % on the 48-portrait run of
 # 2026-12-06), and a refit that ranks better should not make that rarer.
 GOOD_VERDICT_PERCENTILE = 25
+# A weights fit (fit_weights) pulls each check's c = -log(1 - weight) toward today's by this much per
+# unit squared, against a log-likelihood summed over a few hundred results: strong enough to hold a
+# check the rows never see fail, weak enough that ~30 bad results move a check that separates them. On
+# the 48-portrait run of 2026-12-07 the held-out figures were the same at 0.1, 1 and 5.
+PRIOR_STRENGTH = 1.0
+MAX_WEIGHT = max(WEIGHT_GRID)
+
+
+def page_scores_by_model(rows: list[Row], cfg: dict) -> dict[str, dict[str, dict[str, Any]]]:
+    """page_scores() of each model's rows apart: a refit fitted on several models' results is judged
+    on each, the default model's first of all."""
+    return {m: page_scores([r for r in rows if r.model == m], cfg) for m in sorted({r.model for r in rows})}
 
 
 def page_scores(rows: list[Row], cfg: dict) -> dict[str, dict[str, Any]]:
@@ -544,7 +563,7 @@ def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
     check's direction (bad above ok for a 'max' check, below for a 'min' one); only today's for a check
     that checks.json marks "fit": "weight"."""
     ok, bad = float(check["ok"]), float(check["bad"])
-    if check.get("fit") == "weight":
+    if check.get("fit") in ("weight", "none"):
         return [(ok, bad)]
     seen = values[np.isfinite(values)]
     points = {ok, bad}
@@ -560,13 +579,83 @@ def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
     return [(ok, bad)] + [p for p in pairs if p != (ok, bad)]
 
 
-def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
+def calibrate(rows: list[Row], cfg: dict, fit: str = "weights", rounds: int = 2) -> dict:
+    """A copy of cfg refitted on `rows`, with a new 'scale' for its product (fit_scale). fit="weights"
+    (the default) re-chooses the weights alone (fit_weights); fit="all" also each check's 'ok' and 'bad'
+    (search_all). Pass/fail thresholds ('threshold') are left alone: they decide what the page tells the
+    user, not the score. Only the calibration split should be passed here; the held-out split then
+    measures the result honestly."""
+    if fit == "weights":
+        return fit_weights(rows, cfg)
+    if fit == "all":
+        return search_all(rows, cfg, rounds)
+    raise InputError(f"--fit must be 'weights' or 'all', got {fit!r}.")
+
+
+def _badness_matrix(rows: list[Row], cfg: dict) -> np.ndarray:
+    """float64 (rows, checks) badness 0..1 of each stored check value under cfg's 'ok' and 'bad', in
+    cfg's check order; 0 where a check did not run."""
+    ids = list(cfg["checks"])
+    values = np.array([[r.checks.get(cid, np.nan) for cid in ids] for r in rows], dtype=np.float64)
+    ok = np.array([float(cfg["checks"][c]["ok"]) for c in ids])
+    bad = np.array([float(cfg["checks"][c]["bad"]) for c in ids])
+    return np.nan_to_num(np.clip((values - ok) / (bad - ok), 0.0, 1.0), nan=0.0)
+
+
+def fit_weights(rows: list[Row], cfg: dict) -> dict:
+    """A copy of cfg with each check's weight refitted on `rows` by a penalised logistic regression of
+    'bad' on the checks' badness (under today's 'ok' and 'bad', which stay), and a new 'scale'.
+
+    The score's product prod(1 - w_k b_k) equals exp(-sum c_k b_k) with c_k = -log(1 - w_k) wherever a
+    check is fully good or fully bad, so the regression's logit  c0 + sum c_k b_k  is the score's own
+    form: its coefficients become the weights w_k = 1 - exp(-c_k). Each c_k stays between the c of
+    WEIGHT_GRID's lowest and highest weight (no check switched off) and is pulled toward today's by
+    PRIOR_STRENGTH * (c_k - today's)^2: a check these rows never see fail (a hole, a stray blob: this
+    eval's truth has none) keeps its weight instead of losing it, which is what made the free search
+    ("all") rank a blocky cut-out above a clean one. Results without a person are left out (they
+    score 0 whatever the weights)."""
+    from scipy.optimize import minimize  # a CPython developer tool (test extra); the page never imports it
+
+    new = json.loads(json.dumps(cfg))
+    fitted = [r for r in rows if "person" not in r.checks]
+    bad = np.array([r.bad for r in fitted], dtype=np.float64)
+    if not fitted or bad.all() or not bad.any():
+        return new
+    ids = list(new["checks"])
+    b = _badness_matrix(fitted, new)
+    today = np.array([-np.log1p(-float(new["checks"][c]["weight"])) for c in ids])
+    low, top = -np.log1p(-min(WEIGHT_GRID)), -np.log1p(-MAX_WEIGHT)
+
+    def loss(p: np.ndarray) -> tuple[float, np.ndarray]:
+        z = b @ p[:-1] + p[-1]
+        # log(1 + e^z) - y z, and its gradient, without overflow for large |z|
+        nll = float(np.sum(np.logaddexp(0.0, z) - bad * z))
+        resid = 1.0 / (1.0 + np.exp(-z)) - bad
+        prior = p[:-1] - today
+        grad = np.r_[b.T @ resid + 2.0 * PRIOR_STRENGTH * prior, resid.sum()]
+        return nll + PRIOR_STRENGTH * float(prior @ prior), grad
+
+    start = np.r_[np.clip(today, low, top), np.log(bad.mean() / (1.0 - bad.mean()))]
+    # A check marked "fit": "none" is a hint by design (hair_helmet: short or tied-back hair is crisp
+    # on a good photo too) and keeps its weight.
+    held = [new["checks"][c].get("fit") == "none" for c in ids]
+    start[:-1] = np.where(held, today, start[:-1])
+    bounds = [(t, t) if h else (low, top) for t, h in zip(today, held, strict=True)] + [(None, None)]
+    res = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    for cid, c in zip(ids, res.x[:-1], strict=True):
+        new["checks"][cid]["weight"] = round(float(-np.expm1(-c)), 3)
+    products = np.array([quality_score.product(r.checks, new) for r in rows])
+    products[np.array(["person" in r.checks for r in rows], dtype=bool)] = 0.0
+    new["scale"] = fit_scale(products[~np.array([r.bad for r in rows], dtype=bool)], new)
+    return new
+
+
+def search_all(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
     """A copy of cfg with each check's weight (from WEIGHT_GRID) and its 'ok' and 'bad' values (pairs of
     its values' POINT_PERCENTILES) re-chosen on `rows` by coordinate search for the highest ROC AUC of
-    the score's product (ties keep the current setting), and a new 'scale' for it (fit_scale). Pass
-    fail thresholds ('threshold') are left alone: they decide what the page tells the user, not the
-    score. Only the calibration split should be passed here; the held-out split then measures the
-    result honestly."""
+    the score's product (ties keep the current setting), and a new 'scale' for it (fit_scale). On the
+    48-portrait eval this learns the eval's own palette and switches off the checks whose flaws it never
+    produces; calibrate's default fits the weights alone."""
     new = json.loads(json.dumps(cfg))
     bad = np.array([r.bad for r in rows], dtype=bool)
     if bad.all() or not bad.any():
@@ -592,7 +681,7 @@ def calibrate(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
             others = np.prod(cols[:j] + cols[j + 1 :], axis=0)
             keep = (c["weight"], c["ok"], c["bad"])
             for ok, bad_value in _ok_bad_pairs(values[:, j], c):
-                for w in WEIGHT_GRID:
+                for w in (c["weight"],) if c.get("fit") == "none" else WEIGHT_GRID:
                     col = factor(j, w, ok, bad_value)
                     a = em.roc_auc(ranked(others * col), bad)
                     if a > best + 1e-9:
@@ -676,6 +765,7 @@ def summarise(rows: list[Row], real: dict[str, list[dict[str, Any]]], cfg: dict)
     }
     summary["score"] = {"all": score_stats(rows, cfg)}
     summary["page_score"] = page_scores(rows, cfg)
+    summary["page_score_by_model"] = page_scores_by_model(rows, cfg)
     for split in ("calibration", "held-out"):
         part = [r for r in rows if r.split == split]
         if part:
@@ -702,6 +792,16 @@ def print_page_scores(p: Any, page: dict[str, dict[str, Any]], label: str = "") 
                 f"ROC AUC {s['roc_auc']:.3f}  good offered {s['good_flagged']:5.1%}  "
                 f"bad offered {s['bad_caught']:5.1%}"
             )
+
+
+def _print_page_scores_per_model(p: Any, part: dict[str, Any]) -> None:
+    by_model = part.get("page_score_by_model") or {}
+    if len(by_model) < 2:
+        print_page_scores(p, part["page_score"])
+        return
+    for model, page in by_model.items():
+        p(f"  {model}:")
+        print_page_scores(p, page, "  ")
 
 
 def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> None:
@@ -762,7 +862,7 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
     if summary.get("page_score"):
         below = summary["score"]["all"]["threshold"]
         p(f"\n== the page's results (ours): offered the upload below {below:g} ==")
-        print_page_scores(p, summary["page_score"])
+        _print_page_scores_per_model(p, summary)
     cal = summary.get("calibrated")
     if cal:
         p("\n== score refit on the calibration photos only (not shipped unless copied to checks.json) ==")
@@ -781,7 +881,7 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
                 )
         if cal.get("page_score"):
             p(f"  the page's results (ours) under the refit, offered below {cal['threshold']:g}:")
-            print_page_scores(p, cal["page_score"])
+            _print_page_scores_per_model(p, cal)
         _print_real(p, cal.get("real", {}), "under the refit")
     _print_real(p, summary["real"], "")
 
@@ -795,6 +895,13 @@ def _print_real(p: Any, real: dict[str, dict[str, Any]], how: str) -> None:
             f"below threshold {r['below_threshold']:.0%}"
             + (f" ({', '.join(r['flagged'])})" if r.get("flagged") else "")
         )
+        wrong = r.get("visibly_wrong") or {}
+        if wrong:
+            offered = sum(v < r["threshold"] for v in wrong.values())
+            p(
+                f"    visibly wrong cut-outs of the truth model's (eval_truth.json): offered {offered} of "
+                f"{len(wrong)} ({', '.join(f'{k} {v:.0f}' for k, v in sorted(wrong.items()))})"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -851,6 +958,13 @@ def build_parser() -> argparse.ArgumentParser:
         "photos, and write the refit config (checks.json format) to this file",
     )
     ap.add_argument(
+        "--fit",
+        choices=("weights", "all"),
+        default="weights",
+        help="what --calibrate refits: the weights alone (a logistic regression pulled toward today's "
+        "weights; the default) or also where each check's badness starts and ends (a free search)",
+    )
+    ap.add_argument(
         "--keep-flawed-truth",
         action="store_true",
         help="keep the portraits whose truth cut-out is listed as visibly wrong in data/eval_truth.json",
@@ -860,8 +974,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--rows",
         type=Path,
-        help="score again the rows of an earlier --out report (no model runs: the check values are "
-        "stored), e.g. with --calibrate or after a change to data/checks.json",
+        nargs="+",
+        help="score again the rows of earlier --out reports (no model runs: the check values are "
+        "stored), e.g. with --calibrate or after a change to data/checks.json; several reports (e.g. "
+        "one per model, against the same truth) are scored and calibrated together",
     )
     return ap
 
@@ -923,15 +1039,24 @@ def _models(manifest: Manifest, wanted: str | None) -> list[ModelSpec]:
 def rescore_report(args: argparse.Namespace) -> dict[str, Any]:
     """run() on the rows of an earlier report: its metrics, bad labels and check values as stored,
     the score and any calibration under today's data/checks.json, the split by --holdout."""
-    try:
-        earlier = json.loads(args.rows.read_text(encoding="utf-8"))
-        rows = [Row(**r) for r in earlier["rows"]]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"{args.rows} is not a report written by --out ({err}).") from None
+    rows: list[Row] = []
+    real: dict[str, list[dict[str, Any]]] = {}
+    truths = set()
+    for path in args.rows:
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            rows += [Row(**r) for r in earlier["rows"]]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{path} is not a report written by --out ({err}).") from None
+        real |= earlier.get("real") or {}
+        truths.add(earlier["summary"].get("truth", "?"))
+    if len(truths) > 1:
+        raise InputError(
+            f"--rows: the reports were measured against different truths ({', '.join(sorted(truths))})."
+        )
     started = time.perf_counter()
     about = earlier["summary"] | {"seconds": 0.0}
-    real = earlier.get("real") or {}
-    report = scored_report(rows, real, args, earlier["summary"].get("truth", "?"), about)
+    report = scored_report(rows, real, args, truths.pop(), about)
     report["summary"]["seconds"] = time.perf_counter() - started
     return report
 
@@ -954,12 +1079,13 @@ def scored_report(
     if args.calibrate:
         # Fitted on what the page shows (its own results), not on the naive "raw" composites.
         ours = [r for r in rows if r.variant == "ours"] or rows
-        fitted = calibrate([r for r in ours if r.split == "calibration"] or ours, cfg)
+        fitted = calibrate([r for r in ours if r.split == "calibration"] or ours, cfg, args.fit)
         summary["calibrated"] = {
             "checks": {k: {f: v[f] for f in ("weight", "ok", "bad")} for k, v in fitted["checks"].items()},
             "threshold": fitted["cloud_below"],
             "scale": fitted.get("scale"),
             "page_score": page_scores(rows, fitted),
+            "page_score_by_model": page_scores_by_model(rows, fitted),
             "real": real_summary(real, fitted),
             **{
                 s: score_stats([r for r in rows if r.split == s], fitted)
@@ -1025,10 +1151,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"[{time.perf_counter() - started:6.0f} s] {i + 1} {item.name} {item.kind} {item.framing}",
             file=sys.stderr,
         )
+    # The portraits left out for a visibly wrong truth go through the real-portrait checks too: the truth
+    # model's own failures, as a user would meet them, which a refit must still offer the upload for.
+    wrong = [args.portraits / "images" / name for name in sorted(excluded)]
     real = (
         {}
         if args.no_real
-        else {label: real_checks(photos, spec, backend, target, args.cache, how) for label, spec, how in runs}
+        else {
+            label: real_checks(photos, spec, backend, target, args.cache, how)
+            + [
+                r | {"visibly_wrong": excluded[f"{r['name']}.jpg"]}
+                for r in real_checks(wrong, spec, backend, target, args.cache, how)
+            ]
+            for label, spec, how in runs
+        }
     )
     about = {
         "segmenting": ", ".join(dict.fromkeys(how.label() for _, _, how in runs)),
