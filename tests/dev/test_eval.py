@@ -296,20 +296,27 @@ def test_calibration_moves_where_a_check_starts_to_cost_when_it_separates_below_
     assert refit["threshold"] == blur["threshold"]  # what the page tells the user is not refitted
 
 
+def _halo_rows(cfg: dict, n: int, every: int, bad: tuple, good: tuple, seed: int) -> list:
+    """n rows, every `every`-th bad, where only halo_delta_e moves: a share of its way from 'ok' to
+    'bad', drawn uniformly from the range `bad` or `good`; every other check at its 'ok'."""
+    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
+    halo = cfg["checks"]["halo_delta_e"]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        is_bad = i % every == 0
+        t = rng.uniform(*(bad if is_bad else good))
+        rows.append(_row(is_bad, dict(ok, halo_delta_e=halo["ok"] + t * (halo["bad"] - halo["ok"]))))
+    return rows
+
+
 @pytest.mark.parametrize("fit", ["weights", "all"])
 def test_the_fitted_scale_offers_the_upload_to_the_allowed_share_of_good_results_and_calls_most_good(fit):
     from passbg.quality import checks
 
     cfg = checks.default_config()
-    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
-    halo = cfg["checks"]["halo_delta_e"]
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(200):
-        bad = i % 5 == 0
-        # A fringe that grows from 'ok' to 'bad' over the good results and sits near 'bad' on the bad ones.
-        t = rng.uniform(0.6, 1.0) if bad else rng.uniform(0.0, 0.7)
-        rows.append(_row(bad, dict(ok, halo_delta_e=halo["ok"] + t * (halo["bad"] - halo["ok"]))))
+    # A fringe that grows from 'ok' to 'bad' over the good results and sits near 'bad' on the bad ones.
+    rows = _halo_rows(cfg, 200, 5, bad=(0.6, 1.0), good=(0.0, 0.7), seed=0)
     fitted = ev.calibrate(rows, cfg, fit)
     good_scores = np.array([ev.rescore(r.checks, fitted) for r in rows if not r.bad])
     assert fitted["cloud_below"] == cfg["cloud_below"]  # the threshold stays; the scale moves to it
@@ -326,16 +333,10 @@ def test_a_weights_fit_moves_only_weights_and_keeps_those_of_checks_the_rows_nev
     from passbg.quality import checks
 
     cfg = checks.default_config()
-    ok = {cid: c["ok"] for cid, c in cfg["checks"].items()}
     halo = cfg["checks"]["halo_delta_e"]
-    rng = np.random.default_rng(1)
-    rows = []
-    for i in range(300):
-        bad = i % 6 == 0
-        # halo_delta_e half-way to 'bad' on the bad results, a little on good ones; nothing else fails,
-        # as in this eval, where no result has a hole or a stray blob.
-        t = rng.uniform(0.4, 0.6) if bad else rng.uniform(0.0, 0.25)
-        rows.append(_row(bad, dict(ok, halo_delta_e=halo["ok"] + t * (halo["bad"] - halo["ok"]))))
+    # halo_delta_e half-way to 'bad' on the bad results, a little on good ones; nothing else fails,
+    # as in this eval, where no result has a hole or a stray blob.
+    rows = _halo_rows(cfg, 300, 6, bad=(0.4, 0.6), good=(0.0, 0.25), seed=1)
     fitted = ev.calibrate(rows, cfg, "weights")
     assert fitted["checks"]["halo_delta_e"]["weight"] > halo["weight"]
     for cid in ("holes", "interior_transparency", "see_through_veil", "stair_steps"):
