@@ -597,9 +597,8 @@ def _badness_matrix(rows: list[Row], cfg: dict) -> np.ndarray:
     cfg's check order; 0 where a check did not run."""
     ids = list(cfg["checks"])
     values = np.array([[r.checks.get(cid, np.nan) for cid in ids] for r in rows], dtype=np.float64)
-    ok = np.array([float(cfg["checks"][c]["ok"]) for c in ids])
-    bad = np.array([float(cfg["checks"][c]["bad"]) for c in ids])
-    return np.nan_to_num(np.clip((values - ok) / (bad - ok), 0.0, 1.0), nan=0.0)
+    cols = [quality_score.value_badness(values[:, j], cfg["checks"][cid]) for j, cid in enumerate(ids)]
+    return np.nan_to_num(np.stack(cols, axis=1), nan=0.0)
 
 
 def fit_weights(rows: list[Row], cfg: dict) -> dict:
@@ -665,7 +664,7 @@ def search_all(rows: list[Row], cfg: dict, rounds: int = 2) -> dict:
     no_person = np.array(["person" in r.checks for r in rows], dtype=bool)
 
     def factor(j: int, weight: float, ok: float, bad_value: float) -> np.ndarray:
-        b = np.clip((values[:, j] - ok) / (bad_value - ok), 0.0, 1.0)
+        b = quality_score.value_badness(values[:, j], {"ok": ok, "bad": bad_value})
         return 1.0 - weight * np.nan_to_num(b, nan=0.0)  # a check that did not run costs nothing
 
     def ranked(prod: np.ndarray) -> np.ndarray:

@@ -61,6 +61,13 @@ def score(results: list[CheckResult], config: Config | None = None) -> QualityRe
     return QualityReport(value, list(results), reasons, value < float(cfg["cloud_below"]))
 
 
-def _badness(value: float, check: Mapping) -> float:
+def value_badness(value: float | np.ndarray, check: Mapping) -> np.ndarray:
+    """float64 badness 0 (at or beyond the check's 'ok') .. 1 (at or beyond its 'bad'), linear between,
+    of one value or an array of them (the same shape back; NaN stays NaN). The one place the formula
+    lives: the score and the evaluation's refits both ask it."""
     ok, bad = float(check["ok"]), float(check["bad"])
-    return float(np.clip((value - ok) / (bad - ok), 0.0, 1.0))
+    return np.clip((np.asarray(value, dtype=np.float64) - ok) / (bad - ok), 0.0, 1.0)
+
+
+def _badness(value: float, check: Mapping) -> float:
+    return float(value_badness(value, check))
