@@ -107,6 +107,13 @@ class Row:
     checks: dict[str, float] = field(default_factory=dict)  # check id -> measured value
     split: str = "all"  # "calibration" or "held-out" with --holdout
     framing: str = "tight"
+    # scored as a person small in the frame (passbg.quality.score.for_framing); None in reports made
+    # before it was recorded, where the loose framing stands for it
+    small_in_frame: bool | None = None
+
+    @property
+    def small(self) -> bool:
+        return self.framing == "loose" if self.small_in_frame is None else self.small_in_frame
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,7 +433,7 @@ def evaluate_item(
         bad = is_bad(metrics, report)
         rows.append(
             Row(label or spec.id, variant, item.name, item.kind, item.tags, metrics, bad, failed, values,
-                framing=item.framing)
+                framing=item.framing, small_in_frame=report.small_in_frame)
         )  # fmt: skip
     return rows
 
@@ -447,7 +454,8 @@ def real_checks(
         prepared, raw = model_output(path.read_bytes(), spec, backend, cache, how)
         result = finish(prepared, raw, target)
         report = qc.assess(prepared.image.rgb, result.alpha, result.composite, target, result.foreground)
-        out.append({"name": path.stem, "checks": {r.id: r.value for r in report.results}})
+        out.append({"name": path.stem, "checks": {r.id: r.value for r in report.results},
+                    "small_in_frame": report.small_in_frame})
     return out
 
 
@@ -458,7 +466,7 @@ def real_summary(real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, 
     out = {}
     for m, results in real.items():
         sound = [r for r in results if "visibly_wrong" not in r]
-        v = np.array([rescore(r["checks"], cfg) for r in sound])
+        v = np.array([rescore(r["checks"], cfg, r.get("small_in_frame", False)) for r in sound])
         if v.size:
             below = v < float(cfg["cloud_below"])
             out[m] = {
@@ -468,7 +476,9 @@ def real_summary(real: dict[str, list[dict[str, Any]]], cfg: dict) -> dict[str, 
                 "threshold": float(cfg["cloud_below"]),
                 "flagged": [r["name"] for r, offered in zip(sound, below, strict=True) if offered],
                 "visibly_wrong": {
-                    r["name"]: rescore(r["checks"], cfg) for r in results if "visibly_wrong" in r
+                    r["name"]: rescore(r["checks"], cfg, r.get("small_in_frame", False))
+                    for r in results
+                    if "visibly_wrong" in r
                 },
             }
     return out
@@ -489,17 +499,19 @@ def split_names(names: list[str], holdout: float) -> dict[str, str]:
     return out
 
 
-def rescore(values: dict[str, float], cfg: dict) -> float:
-    """The combined score (passbg.quality.checks.score) from stored check values under config `cfg`."""
+def rescore(values: dict[str, float], cfg: dict, small_in_frame: bool = False) -> float:
+    """The combined score (passbg.quality.checks.score) from stored check values under config `cfg`
+    (its 'small_in_frame' weights and scale for a person small in the frame)."""
     if "person" in values:  # no person found: the only result, and a failing one
         return 0.0
-    return float(quality_score.scaled(quality_score.product(values, cfg), cfg))
+    framed = quality_score.for_framing(cfg, small_in_frame)
+    return float(quality_score.scaled(quality_score.product(values, framed), framed))
 
 
 def score_stats(rows: list[Row], cfg: dict) -> dict[str, Any]:
     """ROC AUC of the score (recomputed under cfg) for bad results, and the shares below the threshold."""
     threshold = float(cfg["cloud_below"])
-    scores = np.array([rescore(r.checks, cfg) for r in rows])
+    scores = np.array([rescore(r.checks, cfg, r.small) for r in rows])
     bad = np.array([r.bad for r in rows], dtype=bool)
     good = ~bad
     return {
@@ -582,14 +594,41 @@ def _ok_bad_pairs(values: np.ndarray, check: dict) -> list[tuple[float, float]]:
 def calibrate(rows: list[Row], cfg: dict, fit: str = "weights", rounds: int = 2) -> dict:
     """A copy of cfg refitted on `rows`, with a new 'scale' for its product (fit_scale). fit="weights"
     (the default) re-chooses the weights alone (fit_weights); fit="all" also each check's 'ok' and 'bad'
-    (search_all). Pass/fail thresholds ('threshold') are left alone: they decide what the page tells the
-    user, not the score. Only the calibration split should be passed here; the held-out split then
-    measures the result honestly."""
-    if fit == "weights":
-        return fit_weights(rows, cfg)
-    if fit == "all":
-        return search_all(rows, cfg, rounds)
-    raise InputError(f"--fit must be 'weights' or 'all', got {fit!r}.")
+    (search_all); fit="small" only the 'small_in_frame' block. Pass/fail thresholds ('threshold') are
+    left alone: they decide what the page tells the user, not the score. Only the calibration split
+    should be passed here; the held-out split then measures the result honestly.
+
+    The two framings are fitted apart: the results of a person filling the frame set the weights and
+    scale, those of a person small in the frame (Row.small) the 'small_in_frame' block (fit_small);
+    a kind the rows do not have keeps what cfg says for it."""
+    if fit not in ("weights", "all", "small"):
+        raise InputError(f"--fit must be 'weights', 'all' or 'small', got {fit!r}.")
+    fills = [r for r in rows if not r.small]
+    small = [r for r in rows if r.small]
+    if not fills or fit == "small":
+        new = json.loads(json.dumps(cfg))
+    elif fit == "weights":
+        new = fit_weights(fills, cfg)
+    else:
+        new = search_all(fills, cfg, rounds)
+    block = fit_small(small, new) if small else None
+    if block:
+        new["small_in_frame"] = block
+    return new
+
+
+def fit_small(rows: list[Row], cfg: dict) -> dict:
+    """checks.json's 'small_in_frame' block ({"weights": the weights that differ from cfg's own,
+    "scale"}) fitted on results of a person small in the frame: fit_weights, pulled toward the weights
+    those results are scored with under cfg (its block's, else its own). The block holds weights and a
+    scale only, so a person small in the frame shares the checks' 'ok' and 'bad' with the rest."""
+    fitted = fit_weights(rows, quality_score.for_framing(cfg, True))
+    weights = {
+        cid: c["weight"] for cid, c in fitted["checks"].items() if c["weight"] != cfg["checks"][cid]["weight"]
+    }
+    if "scale" not in fitted:  # nothing to fit on (no bad or no good result): what cfg says stays
+        return cfg.get("small_in_frame") or {}
+    return {"weights": weights, "scale": fitted["scale"]}
 
 
 def _badness_matrix(rows: list[Row], cfg: dict) -> np.ndarray:
@@ -871,6 +910,11 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
         p(f"  cloud_below {cal['threshold']:g}")
         if cal.get("scale"):
             p("  scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in cal["scale"]))
+        small = cal.get("small_in_frame")
+        if small:
+            p("  a person small in the frame: weights "
+              + (", ".join(f"{k} {w:g}" for k, w in small["weights"].items()) or "the same"))
+            p("    scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in small["scale"]))
         for split in ("calibration", "held-out"):
             if split in cal:
                 s = cal[split]
@@ -958,10 +1002,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--fit",
-        choices=("weights", "all"),
+        choices=("weights", "all", "small"),
         default="weights",
         help="what --calibrate refits: the weights alone (a logistic regression pulled toward today's "
-        "weights; the default) or also where each check's badness starts and ends (a free search)",
+        "weights; the default), also where each check's badness starts and ends (a free search), or "
+        "only the weights and scale of a person small in the frame (the rest stays as shipped)",
     )
     ap.add_argument(
         "--keep-flawed-truth",
@@ -1083,6 +1128,7 @@ def scored_report(
             "checks": {k: {f: v[f] for f in ("weight", "ok", "bad")} for k, v in fitted["checks"].items()},
             "threshold": fitted["cloud_below"],
             "scale": fitted.get("scale"),
+            "small_in_frame": fitted.get("small_in_frame"),
             "page_score": page_scores(rows, fitted),
             "page_score_by_model": page_scores_by_model(rows, fitted),
             "real": real_summary(real, fitted),

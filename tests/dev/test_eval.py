@@ -351,6 +351,38 @@ def test_a_weights_fit_moves_only_weights_and_keeps_those_of_checks_the_rows_nev
     assert ev.score_stats(rows, fitted)["roc_auc"] > 0.99
 
 
+def test_a_person_small_in_the_frame_gets_weights_and_a_scale_fitted_on_such_results_alone():
+    from passbg.quality import checks
+
+    cfg = checks.default_config()
+    halo = cfg["checks"]["halo_delta_e"]
+    # Filling the frame, a halo tells nothing (the same on good and bad results); small in the frame
+    # it is what separates them.
+    tight = _halo_rows(cfg, 300, 6, bad=(0.0, 0.3), good=(0.0, 0.3), seed=2)
+    loose = _halo_rows(cfg, 300, 6, bad=(0.4, 0.6), good=(0.0, 0.25), seed=3)
+    for r in loose:
+        r.framing, r.small_in_frame = "loose", True
+    fitted = ev.calibrate(tight + loose, cfg, "weights")
+    block = fitted["small_in_frame"]
+    assert block["weights"]["halo_delta_e"] > fitted["checks"]["halo_delta_e"]["weight"] + 0.2
+    assert fitted["checks"]["halo_delta_e"]["weight"] == pytest.approx(halo["weight"], abs=0.05)
+    assert set(block) == {"weights", "scale"} and block["scale"] != fitted.get("scale")
+    assert ev.score_stats(loose, fitted)["roc_auc"] > 0.99
+    # Each kind's own share of good results is offered the upload, within the bound.
+    for rows in (tight, loose):
+        good = [ev.rescore(r.checks, fitted, r.small) for r in rows if not r.bad]
+        assert np.mean(np.array(good) < cfg["cloud_below"]) <= ev.MAX_GOOD_FLAGGED
+    # --fit small refits that block alone: the rest stays as shipped.
+    only = ev.calibrate(tight + loose, cfg, "small")
+    fitted_alone = only["small_in_frame"]["weights"]["halo_delta_e"]
+    assert fitted_alone == pytest.approx(block["weights"]["halo_delta_e"], abs=0.02)
+    assert only["checks"] == cfg["checks"]
+    assert only.get("scale") == cfg.get("scale")
+    # A report made before the flag was stored: the loose framing stands for it.
+    old = ev.Row(**{**loose[0].__dict__, "small_in_frame": None})
+    assert old.small and not ev.Row(**{**tight[0].__dict__, "small_in_frame": None}).small
+
+
 def test_an_unknown_fit_is_refused_in_a_sentence():
     from passbg.quality import checks
 

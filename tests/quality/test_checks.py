@@ -424,6 +424,13 @@ def _ringed(size=(720, 600)):
     return original, alpha, composite
 
 
+def test_a_person_small_in_the_frame_is_scored_as_such_and_one_filling_it_is_not():
+    # The score takes checks.json's 'small_in_frame' weights and scale for the first (score.for_framing).
+    tight = checks.assess(*_ringed(), WHITE)
+    loose = checks.assess(*_loose(*_ringed()), WHITE)
+    assert loose.small_in_frame and not tight.small_in_frame
+
+
 def test_a_halo_reads_the_same_when_the_person_is_small_in_a_large_frame():
     # A 720x600 portrait with a 3 px ring of the old blue, alone and in a 2160x1800 frame: the outline
     # checks look at the person's box with their working pixels, so the fringe does not shrink away.

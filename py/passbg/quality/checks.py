@@ -88,10 +88,22 @@ def run_checks(
     """Run every check, each on what its 'looks_at' names (the frame, or the outline view of a person
     small in the frame: scene.outline_view); every `where` is on the frame's working grid. With no
     person found (no a >= 0.5 pixel) only a failing 'person' result comes back."""
+    return _run_checks(original, alpha, composite, target, foreground, config)[0]
+
+
+def _run_checks(
+    original: np.ndarray,
+    alpha: np.ndarray,
+    composite: np.ndarray,
+    target: tuple[int, int, int] | np.ndarray,
+    foreground: np.ndarray | None,
+    config: Config | None,
+) -> tuple[list[CheckResult], bool]:
+    """run_checks, and whether the person is small in the frame (the outline view was used)."""
     cfg = config or default_config()
     frame = make_scene(original, alpha, composite, target, foreground, cfg)
     if not frame.main_id:
-        return [CheckResult(PERSON, 0.0, 1.0, False, "No person was found in the photo.")]
+        return [CheckResult(PERSON, 0.0, 1.0, False, "No person was found in the photo.")], False
     view = outline_view(np.asarray(alpha), cfg)
     outline = frame
     if view is not None:
@@ -108,7 +120,7 @@ def run_checks(
         if r.where is not None:
             r = replace(r, where=in_frame(r.where, view, alpha.shape[:2], frame.mask.shape))
         results.append(r)
-    return results
+    return results, view is not None
 
 
 def assess(
@@ -119,6 +131,6 @@ def assess(
     foreground: np.ndarray | None = None,
     config: Config | None = None,
 ) -> QualityReport:
-    """run_checks then score."""
-    cfg = config or default_config()
-    return score(run_checks(original, alpha, composite, target, foreground, cfg), cfg)
+    """run_checks then score (a person small in the frame with its own weights: score.for_framing)."""
+    results, small = _run_checks(original, alpha, composite, target, foreground, config)
+    return score(results, config, small_in_frame=small)

@@ -41,6 +41,7 @@ class QualityReport:
     results: list[CheckResult]
     reasons: list[str]
     second_opinion: bool
+    small_in_frame: bool = False  # scored as a person small in the frame (score.for_framing)
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,11 @@ percent. A refit (passbg_dev.eval --calibrate) also writes a 'scale' that maps t
 page's 0..100 instead: fitted so that a score below cloud_below is where the upload is worth offering
 and the "good" verdict is where most good results sit, which a refit's weights would otherwise move.
 The map is increasing, so it changes no ranking.
+
+A person small in the frame (a phone photo of someone in a room: passbg.quality.scene.outline_view) is
+scored with checks.json's 'small_in_frame' weights and scale when it has them (for_framing): there the
+checks read differently (fewer pixels on the hair) and the second opinion, which segments the person's
+region at the model's full size, gains the most, so the offer is calibrated on such photos apart.
 """
 
 from __future__ import annotations
@@ -24,6 +29,23 @@ def badness(result: CheckResult, config: Config | None = None) -> float:
     if c is None:
         return 0.0 if result.passed else 1.0
     return _badness(result.value, c)
+
+
+def for_framing(config: Config | None = None, small_in_frame: bool = False) -> Config:
+    """The config a result is scored with: `config` itself, or for a person small in the frame a copy
+    with checks.json's 'small_in_frame' block applied ({"weights": {check id: weight}, "scale": [...]};
+    either may be missing) when there is one."""
+    cfg = config or default_config()
+    block = cfg.get("small_in_frame") if small_in_frame else None
+    if not block:
+        return cfg
+    checks = {cid: dict(c) for cid, c in cfg["checks"].items()}
+    for cid, weight in (block.get("weights") or {}).items():
+        checks[cid]["weight"] = float(weight)
+    out = {**cfg, "checks": checks}
+    if block.get("scale"):
+        out["scale"] = block["scale"]
+    return out
 
 
 def product(values: Mapping[str, float], config: Config | None = None) -> float:
@@ -46,9 +68,12 @@ def scaled(raw: float, config: Config | None = None) -> int:
     return int(math.floor(float(np.interp(raw, xs, ys)) + 0.5))
 
 
-def score(results: list[CheckResult], config: Config | None = None) -> QualityReport:
-    """Combine check results into a 0..100 score: the product of (1 - weight * badness), scaled."""
-    cfg = config or default_config()
+def score(
+    results: list[CheckResult], config: Config | None = None, small_in_frame: bool = False
+) -> QualityReport:
+    """Combine check results into a 0..100 score: the product of (1 - weight * badness), scaled (with the
+    'small_in_frame' weights and scale for a person small in the frame: for_framing)."""
+    cfg = for_framing(config, small_in_frame)
     total = 1.0
     impact = []
     for r in results:
@@ -58,7 +83,7 @@ def score(results: list[CheckResult], config: Config | None = None) -> QualityRe
         impact.append((w * b, r))
     value = scaled(max(total, 0.0), cfg)
     reasons = [r.reason for imp, r in sorted(impact, key=lambda t: -t[0]) if not r.passed and imp > 0]
-    return QualityReport(value, list(results), reasons, value < float(cfg["cloud_below"]))
+    return QualityReport(value, list(results), reasons, value < float(cfg["cloud_below"]), small_in_frame)
 
 
 def value_badness(value: float | np.ndarray, check: Mapping) -> np.ndarray:
