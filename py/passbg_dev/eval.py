@@ -623,11 +623,11 @@ def fit_small(rows: list[Row], cfg: dict) -> dict:
     those results are scored with under cfg (its block's, else its own). The block holds weights and a
     scale only, so a person small in the frame shares the checks' 'ok' and 'bad' with the rest."""
     fitted = fit_weights(rows, quality_score.for_framing(cfg, True))
+    if "scale" not in fitted:  # nothing to fit on (no bad or no good result): what cfg says stays
+        return cfg.get("small_in_frame") or {}
     weights = {
         cid: c["weight"] for cid, c in fitted["checks"].items() if c["weight"] != cfg["checks"][cid]["weight"]
     }
-    if "scale" not in fitted:  # nothing to fit on (no bad or no good result): what cfg says stays
-        return cfg.get("small_in_frame") or {}
     return {"weights": weights, "scale": fitted["scale"]}
 
 
@@ -842,6 +842,10 @@ def _print_page_scores_per_model(p: Any, part: dict[str, Any]) -> None:
         print_page_scores(p, page, "  ")
 
 
+def _scale_text(points: list[list[float]]) -> str:
+    return "scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in points)
+
+
 def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> None:
     p = lambda *a: print(*a, file=out or sys.stdout)  # noqa: E731
     header = f"  {'':<20}" + "".join(f"{k:>11}" for k in METRICS)
@@ -909,12 +913,12 @@ def print_report(summary: dict[str, Any], truth_id: str, out: Any = None) -> Non
             p(f"    {k:<22} {c['weight']:g} ({c['ok']:g} -> {c['bad']:g})")
         p(f"  cloud_below {cal['threshold']:g}")
         if cal.get("scale"):
-            p("  scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in cal["scale"]))
+            p("  " + _scale_text(cal["scale"]))
         small = cal.get("small_in_frame")
         if small:
             p("  a person small in the frame: weights "
               + (", ".join(f"{k} {w:g}" for k, w in small["weights"].items()) or "the same"))
-            p("    scale (product -> score): " + ", ".join(f"{x:g} -> {y:g}" for x, y in small["scale"]))
+            p("    " + _scale_text(small["scale"]))
         for split in ("calibration", "held-out"):
             if split in cal:
                 s = cal[split]

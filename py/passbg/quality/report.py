@@ -29,7 +29,6 @@ def assess(result: pipeline.Result, config: checks.Config | None = None) -> chec
 def summary(report: checks.QualityReport, config: checks.Config | None = None) -> dict[str, Any]:
     """JSON-ready: {score 0..100, verdict ('good' | 'fair' | 'poor'), verdict_words (its sentence),
     reasons (failed checks, worst first), threshold (the configured 'second opinion below' score),
-    small_in_frame (scored as a person small in the frame: passbg.quality.score.for_framing),
     checks: [{id, title, family, passed, value, threshold, reason, located}]}."""
     cfg = config or checks.default_config()
     level, words = verdict(report.score, cfg, failed=sum(not r.passed for r in report.results))
@@ -39,7 +38,6 @@ def summary(report: checks.QualityReport, config: checks.Config | None = None) -
         "verdict_words": words,
         "reasons": list(report.reasons),
         "threshold": float(cfg["cloud_below"]),
-        "small_in_frame": bool(report.small_in_frame),
         "checks": [
             {
                 "id": r.id,
