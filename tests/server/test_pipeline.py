@@ -88,7 +88,7 @@ class MirrorShy:
         return None
 
 
-def test_flip_averages_the_mirrored_answer_before_the_levels():
+def test_flip_keeps_an_area_only_one_orientation_finds_instead_of_making_it_half_transparent():
     spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
                      input=InputSpec(name="input", size=(8, 8), resize="bilinear", divide_by=255,
                                      mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
@@ -96,4 +96,27 @@ def test_flip_averages_the_mirrored_answer_before_the_levels():
     rgb = np.zeros((8, 8, 3), np.uint8)
     assert tta.probability(MirrorShy(), spec, rgb, flip=False)[:, 0].tolist() == [1.0] * 8
     both = tta.probability(MirrorShy(), spec, rgb, flip=True)
-    assert np.allclose(both, 0.5)
+    assert np.allclose(both, 1.0)  # the mean would be a see-through 0.5 everywhere
+
+
+def test_mirrored_runs_that_roughly_agree_are_averaged():
+    p = np.array([[0.9, 0.4, 0.1]], np.float32)
+    q = np.array([[0.8, 0.6, 0.0]], np.float32)
+    fused = tta.fuse_mirrored(p, q)
+    assert fused.dtype == np.float32
+    assert np.allclose(fused, (p + q) / 2)
+
+
+def test_a_strong_disagreement_keeps_the_larger_probability():
+    p = np.array([[1.0, 0.05]], np.float32)
+    q = np.array([[0.1, 0.95]], np.float32)
+    assert np.allclose(tta.fuse_mirrored(p, q), [[1.0, 0.95]])
+
+
+def test_the_fusion_moves_from_mean_to_maximum_without_a_jump():
+    gaps = np.linspace(0.0, 1.0, 201, dtype=np.float32)
+    p = np.zeros_like(gaps)[None]
+    fused = tta.fuse_mirrored(p, gaps[None])[0]
+    assert np.all(np.diff(fused) >= 0)  # a larger disagreement never gives less
+    assert np.max(np.diff(fused)) < 0.02  # and no step where the blend starts or ends
+    assert fused[0] == 0 and fused[-1] == 1.0

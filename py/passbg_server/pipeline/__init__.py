@@ -1,10 +1,10 @@
 """The reference server's pipeline: what turns an uploaded photo into its alpha, stronger than the page's.
 
 Steps (each can be switched off, so the evaluation can measure what each one is worth; see
-passbg_dev.eval_server): the whole frame at the model's input size, `flip` (tta.py), `region`
-(region.py: the head and shoulders at the full input size, fused), then the levels and the edge
-refinement the page also uses (passbg.core.matte), then `matting` (matting.py: pymatting on the uncertain
-band).
+passbg_dev.eval_server): the whole frame at the model's input size, `flip` (tta.py: a mirrored pass,
+averaged where the two agree, the larger where one misses an area), `region` (region.py: the head and
+shoulders at the full input size, fused), then the levels and the edge refinement the page also uses
+(passbg.core.matte), then `matting` (matting.py: pymatting on the uncertain band).
 """
 
 from passbg_server.pipeline.run import ServerPipeline, parse_steps
