@@ -36,7 +36,8 @@ def probability(backend: Backend, spec: ModelSpec, rgb: np.ndarray, *, flip: boo
 
 
 # |p - q| at which the fusion starts moving from the mean toward the maximum, and where it has arrived.
-# Outline jitter between the two runs stays below ~0.3 away from the edge; a dropped area differs by > 0.6.
+# Where both runs find the same person, |p - q| is below 0.2-0.3 on 99.9 % of pixels (usc_N000189,
+# usc_W000797, usc_G000600 at 1024x1024); where one drops an area, most of it differs by > 0.6.
 DISAGREE_FROM, DISAGREE_TO = 0.3, 0.6
 
 
