@@ -1,4 +1,4 @@
-"""Test-time augmentation: the model's probability for a picture, averaged over a horizontal flip.
+"""Test-time augmentation: the model's probability for a picture, fused with that of its mirror image.
 
 A portrait is close to mirror-symmetric in what the model has learnt, but its mistakes are not: the
 outline jitters differently in each orientation, and averaging the two probabilities *before* the levels
@@ -25,7 +25,7 @@ from passbg.core.preprocess import to_tensor
 
 def probability(backend: Backend, spec: ModelSpec, rgb: np.ndarray, *, flip: bool) -> np.ndarray:
     """rgb uint8 (H, W, 3) -> float32 (h, w) in [0, 1] at the model's resolution: the normalised model
-    output, averaged with the mirrored output of the mirrored picture when `flip`."""
+    output, fused with the mirrored output of the mirrored picture when `flip` (fuse_mirrored)."""
     tensor = to_tensor(rgb, spec)
     prob = normalise(backend.run(spec, tensor), spec.output.postprocess)
     if flip:
