@@ -105,3 +105,31 @@ def test_the_photo_transparency_and_geometry_survive_a_region(box):
     prepared = replace(prepared)  # a plain dataclass: the app layer may pass it around
     result = pipeline.finish(prepared, backend.run(prepared.spec, prepared.tensor), "white")
     assert result.alpha.shape == (400, 300) and result.foreground.shape == (400, 300, 3)
+
+
+class HedgingBackend(FakeBackend):
+    """FakeBackend's ellipse with a half see-through patch in its lower middle, as the models give a
+    light shirt in front of a light backdrop."""
+
+    def run(self, spec, tensor):
+        out = super().run(spec, tensor)
+        h, w = out.shape[2:]
+        out[0, 0, int(0.7 * h) : int(0.8 * h), int(0.4 * w) : int(0.6 * w)] = 0.6
+        return out
+
+
+def test_below_the_face_a_half_see_through_island_is_made_opaque():
+    """A region found from a face knows where the face ends: below it the hedged patch is clothing
+    (passbg.core.islands). Without a face (the whole photo, or a region from elsewhere) the model's
+    alpha stays as it was."""
+    box = (0, 0, 300, 400)
+    patch = (slice(290, 310), slice(130, 170))  # well inside the patch, away from its resized rim
+    with_face = pipeline.process(photo(), HedgingBackend(), spec(), "white",
+                                 region=rg.Region(box, "head and shoulders", (110.0, 60.0, 190.0, 160.0)))
+    without = pipeline.process(photo(), HedgingBackend(), spec(), "white", region=rg.Region(box))
+    assert (with_face.alpha[patch] == 1.0).all()
+    assert 0.3 < float(without.alpha[patch].mean()) < 0.9
+    # A face low in the frame (the patch level with it) leaves the patch alone too.
+    low_face = rg.Region(box, "head and shoulders", (110.0, 250.0, 190.0, 330.0))
+    assert 0.3 < float(pipeline.process(photo(), HedgingBackend(), spec(), "white",
+                                        region=low_face).alpha[patch].mean()) < 0.9

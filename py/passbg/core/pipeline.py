@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from passbg.core import composite as comp
-from passbg.core import foreground, subjects
+from passbg.core import foreground, islands, subjects
 from passbg.core import region as rg
 from passbg.core.backend import Backend
 from passbg.core.backgrounds import Background, resolve_background
@@ -187,9 +187,11 @@ def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
     image = prepared.image
     if prepared.region is None:
         return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
-    box = prepared.region.box
+    box, face = prepared.region.box, prepared.region.face
     part_alpha = None if image.alpha is None else np.ascontiguousarray(rg.crop(image.alpha, box))
     part = photo_alpha(raw, np.ascontiguousarray(rg.crop(image.rgb, box)), prepared.spec, part_alpha)
+    if face is not None:  # below the face a half see-through island is clothing (passbg.core.islands)
+        part = islands.fill_hedged_islands(part, face[3] - box[1])
     return rg.paste(part, box, image.rgb.shape[:2])
 
 

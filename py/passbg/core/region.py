@@ -35,10 +35,12 @@ def config() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Region:
-    """Where the model looks: `box` in working pixels, and why (a plain-words reason for the notes)."""
+    """Where the model looks: `box` in working pixels, and why (a plain-words reason for the notes);
+    `face`, the face box (x0, y0, x1, y1, working pixels) it was found from, when it was."""
 
     box: Box
     reason: str = ""
+    face: tuple[float, float, float, float] | None = None
 
     def covers(self, hw: tuple[int, int]) -> bool:
         """True when the box is the whole (H, W) photo."""

@@ -169,7 +169,7 @@ def region_steps(rgb: np.ndarray, preset: Preset | None = None) -> RegionSteps:
         box, why = preset_frame(best.box, hw, preset), f"the {preset.name} photo frame and room to adjust it"
     else:
         box, why = head_and_shoulders(best.box, hw), "head and shoulders"
-    return Choice(rg.Region(box, why), f"Cut out {why}, found from the face.", best.score, best.box)
+    return Choice(rg.Region(box, why, best.box), f"Cut out {why}, found from the face.", best.score, best.box)
 
 
 def find_region(rgb: np.ndarray, run_detector: Run, preset: Preset | None = None) -> Choice:
