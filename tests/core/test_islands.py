@@ -67,7 +67,7 @@ def test_islands_level_with_the_face_or_above_keep_their_alpha():
 def test_specks_smaller_than_the_minimum_share_keep_their_alpha():
     a = person()
     a[150:153, 80:83] = 0.6  # 9 px of 32000: below MIN_SHARE
-    assert 9 < islands.MIN_SHARE * a.size * 2
+    assert 9 < islands.MIN_SHARE * a.size
     out = islands.fill_hedged_islands(a, CHIN)
     assert np.array_equal(out, a)
 
