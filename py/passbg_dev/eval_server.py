@@ -42,6 +42,7 @@ from passbg.quality import checks as qc
 from passbg_dev import eval as ev
 from passbg_dev import scenes
 from passbg_server.pipeline import ServerPipeline, parse_steps
+from passbg_server.pipeline.run import DEFAULT_STEPS
 
 FRAMINGS = ("tight", "loose")
 LOOSE_FACTOR = 3
@@ -222,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--backgrounds", default=",".join(ev.BACKGROUND_KINDS), help="comma-separated kinds")
     ap.add_argument("--framing", default="tight,loose", help="tight, loose or both (default)")
     ap.add_argument("--steps", action="append", default=[],
-                    help="server step set to compare, e.g. 'flip,region' (repeatable; default flip,region)")
+                    help="server step set to compare, e.g. 'flip,region' (repeatable; default: the "
+                         "server's own, " + ",".join(DEFAULT_STEPS) + ")")
     ap.add_argument("--upload-side", type=int, default=cloud.UPLOAD_LONG_SIDE,
                     help="long side of the page's upload (default: what the page sends)")
     ap.add_argument("--model", default="isnet-fp16", help="the server's model (and the truth's)")
@@ -251,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     how = ev.segmenting(args.local_region, manifest, OrtBackend(), what="--local-region")
     backend = CachedBackend(OrtBackend(), args.cache / "server")
     faces = ort_face_finder(manifest)
-    step_sets = [parse_steps(s) for s in (args.steps or ["flip,region"])]
+    step_sets = [parse_steps(s) for s in (args.steps or [",".join(DEFAULT_STEPS)])]
     pipes = {" + ".join(s) or "whole": ServerPipeline(spec, backend, s, faces) for s in step_sets}
     for pipe in pipes.values():
         pipe.warm_up()

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from passbg.core.models import InputSpec, ModelSpec, OutputSpec
-from passbg_server.pipeline import matting, parse_steps, region, tta
+from passbg.errors import InputError
+from passbg.passport.face import FaceLandmarks
+from passbg_server.pipeline import ServerPipeline, matting, parse_steps, region, tta
 
 
 def test_steps_are_parsed_in_a_fixed_order_and_unknown_ones_refused():
@@ -120,3 +122,52 @@ def test_the_fusion_moves_from_mean_to_maximum_without_a_jump():
     assert np.all(np.diff(fused) >= 0)  # a larger disagreement never gives less
     assert np.max(np.diff(fused)) < 0.02  # and no step where the blend starts or ends
     assert fused[0] == 0 and fused[-1] == 1.0
+
+
+class Brightness:
+    """A fake model whose probability is the pixel's brightness over 200: a person drawn at 200 on a
+    black backdrop is certain, a shirt drawn at 120 is hedged at 0.6, as the models hedge on a light
+    shirt in front of a light backdrop."""
+
+    def run(self, spec, tensor):
+        return np.clip((tensor[0, 0] + 0.5) * 255.0 / 200.0, 0.0, 1.0).astype(np.float32)
+
+    def session(self, spec):
+        return None
+
+
+def _person_with_a_hedged_shirt() -> tuple[np.ndarray, FaceLandmarks, tuple[slice, slice]]:
+    rgb = np.zeros((600, 600, 3), np.uint8)
+    yy, xx = np.mgrid[0:600, 0:600]
+    rgb[((yy - 200) / 60.0) ** 2 + ((xx - 300) / 45.0) ** 2 <= 1] = 200  # the head
+    rgb[260:, 200:400] = 200  # the body, leaving the photo at the bottom
+    rgb[290:340, 260:340] = 120  # the shirt the model is unsure of
+    face = FaceLandmarks(right_eye=(280.0, 200.0), left_eye=(320.0, 200.0), chin=(300.0, 250.0),
+                         source="test")
+    return rgb, face, (slice(300, 330), slice(275, 325))
+
+
+def test_islands_makes_a_hedged_shirt_below_the_face_opaque_and_needs_the_face():
+    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
+                     input=InputSpec(name="input", size=(200, 200), resize="bilinear", divide_by=255,
+                                     mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
+                     output=OutputSpec(index=0, postprocess="clip"))
+    rgb, face, shirt = _person_with_a_hedged_shirt()
+
+    def no_face(_rgb):
+        raise InputError("no face found")
+
+    filled = ServerPipeline(spec, Brightness(), ("region", "islands"), lambda _rgb: face).alpha(rgb)
+    assert (filled[shirt] == 1.0).all()
+    assert filled[20:60, 20:60].max() == 0.0  # the backdrop stays out
+    kept = ServerPipeline(spec, Brightness(), ("region",), lambda _rgb: face).alpha(rgb)
+    assert 0.2 < float(kept[shirt].mean()) < 0.9  # without the step: the model's hedge
+    # A silhouette box (no face found) says nothing about where clothes begin: left as it was.
+    unsure = ServerPipeline(spec, Brightness(), ("region", "islands"), no_face).alpha(rgb)
+    assert 0.2 < float(unsure[shirt].mean()) < 0.9
+
+
+def test_islands_is_refused_without_the_region_step_that_finds_the_face():
+    assert parse_steps("islands,region,flip") == ("flip", "region", "islands")
+    with pytest.raises(ValueError, match="islands needs region"):
+        parse_steps("flip,islands")

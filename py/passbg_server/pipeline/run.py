@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from passbg.core.backend import Backend
+from passbg.core.islands import fill_hedged_islands
 from passbg.core.matte import DEFAULT_LEVELS, level_curve, level_stretch, refine_edges, resize_alpha
 from passbg.core.models import ModelSpec
 from passbg.errors import InputError
@@ -16,9 +17,11 @@ from passbg_server.pipeline import matting, region, tta
 
 FaceFinder = Callable[[np.ndarray], FaceLandmarks]
 
-# "cf" / "lkm": pymatting's closed-form or large-kernel matting of the uncertain band (one of them).
-STEPS = ("flip", "region", "cf", "lkm")
-DEFAULT_STEPS = ("flip", "region")
+# "islands": clothing the model hedged on, below a face the region step found, made opaque as on the
+# page (passbg.core.islands). "cf" / "lkm": pymatting's closed-form or large-kernel matting of the
+# uncertain band (one of them).
+STEPS = ("flip", "region", "islands", "cf", "lkm")
+DEFAULT_STEPS = ("flip", "region", "islands")
 
 
 def parse_steps(text: str) -> tuple[str, ...]:
@@ -29,6 +32,8 @@ def parse_steps(text: str) -> tuple[str, ...]:
         raise ValueError(f"unknown pipeline step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     if "cf" in steps and "lkm" in steps:
         raise ValueError("choose one matting solver: cf or lkm")
+    if "islands" in steps and "region" not in steps:
+        raise ValueError("islands needs region (it works below the face that step finds)")
     return tuple(s for s in STEPS if s in steps)
 
 
@@ -65,8 +70,10 @@ class ServerPipeline:
         try:
             if self.face_finder is None:
                 raise InputError("no face finder")
-            box = region.head_and_shoulders(self.face_finder(rgb), rgb.shape[:2])
+            face = self.face_finder(rgb)
+            box = region.head_and_shoulders(face, rgb.shape[:2])
             self.last["found_by"] = "face"
+            self.last["chin_row"] = float(face.chin[1])
         except InputError:  # no face found: the silhouette says where the person is
             box = region.silhouette_box(whole)
             self.last["found_by"] = "silhouette"
@@ -88,6 +95,19 @@ class ServerPipeline:
         del prob
         solver = next((s for s in self.steps if s in matting.SOLVERS), None)
         alpha = matting.solve(rgb, alpha, solver) if solver else refine_edges(alpha, rgb)
+        if "islands" in self.steps:
+            alpha = self._fill_islands(alpha)
         if transparency is not None:
             alpha *= transparency.astype(np.float32) * np.float32(1.0 / 255.0)
+        return alpha
+
+    def _fill_islands(self, alpha: np.ndarray) -> np.ndarray:
+        """alpha float32 (H, W) with the hedged islands below the chin inside the last region made opaque
+        (passbg.core.islands, on the region's crop as on the page); as it was when the region step found
+        no face (a silhouette box says nothing about where clothes begin)."""
+        chin, box = self.last.get("chin_row"), self.last.get("region")
+        if chin is None or box is None:
+            return alpha
+        top, bottom, left, right = box
+        alpha[top:bottom, left:right] = fill_hedged_islands(alpha[top:bottom, left:right], chin - top)
         return alpha
