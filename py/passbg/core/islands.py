@@ -7,7 +7,8 @@ background (alpha below `seen`) belongs to, enclosed by the opaque person and th
 lying below the face, where a passport photo has clothes. A gap that shows the real backdrop (between
 an arm and the body, between curls of long hair) always holds some pixels near 0, so it keeps its
 alpha, soft rim included; soft areas that reach the backdrop (a fading shoulder, hair strands) are
-part of the backdrop's component and keep theirs too.
+part of the backdrop's component and keep theirs too. The page (passbg.core.pipeline.matte, on a region
+found from a face) and the reference server (its 'islands' step) both ask this module.
 
 The thresholds come from the evaluation's 864 composites of the 48 portraits (tight and loose, the
 page's default model; throwaway sweep of SEEN 0.1-0.4 and MIN_SHARE 0.0005/0.002, 2026-12-07): at these
