@@ -262,15 +262,17 @@ def _sides_across(
     if ys.size == 0:
         empty = np.zeros((0, 3), np.float32)
         return ys, xs, empty, empty
-    # Only the rows the pixels and the windows' reach span are needed: the same values at a fraction
-    # of the work.
+    # Only the rows and columns the pixels and the windows' reach span are needed (a window reaches
+    # radius + gap, the erosion or dilation under it gap more): the same values at a fraction of the work.
     reach = 2 * (radius + gap) + 1
-    r0, r1 = max(0, int(ys.min()) - reach), min(scene.mask.shape[0], int(ys.max()) + reach + 1)
-    lab = srgb_u8_to_lab(scene.original[r0:r1]).astype(np.float32)
-    inside = erode(scene.person[r0:r1], gap)
-    outside = ~dilate(scene.mask[r0:r1], gap)
+    height, width = scene.mask.shape
+    r0, r1 = max(0, int(ys.min()) - reach), min(height, int(ys.max()) + reach + 1)
+    c0, c1 = max(0, int(xs.min()) - reach), min(width, int(xs.max()) + reach + 1)
+    lab = srgb_u8_to_lab(scene.original[r0:r1, c0:c1]).astype(np.float32)
+    inside = erode(scene.person[r0:r1, c0:c1], gap)
+    outside = ~dilate(scene.mask[r0:r1, c0:c1], gap)
     mean_in, w_in = weighted_box_mean(lab, inside, radius + gap)
     mean_out, w_out = weighted_box_mean(lab, outside, radius + gap)
-    both = (w_in[ys - r0, xs] > 0) & (w_out[ys - r0, xs] > 0)
+    both = (w_in[ys - r0, xs - c0] > 0) & (w_out[ys - r0, xs - c0] > 0)
     ys, xs = ys[both], xs[both]
-    return ys, xs, mean_in[ys - r0, xs], mean_out[ys - r0, xs]
+    return ys, xs, mean_in[ys - r0, xs - c0], mean_out[ys - r0, xs - c0]
