@@ -62,32 +62,39 @@ class ServerPipeline:
     def probability(self, rgb: np.ndarray) -> np.ndarray:
         """rgb uint8 (H, W, 3) -> float32 (H, W) in [0, 1]: the model's probability before the levels,
         at photo size (whole frame, mirrored average, head-and-shoulders pass fused)."""
+        return self._passes(rgb)[0]
+
+    def _passes(self, rgb: np.ndarray) -> tuple[np.ndarray, region.Box | None, float | None]:
+        """probability(rgb), the head-and-shoulders box its region pass used (None: no region pass) and
+        the chin's row when a face found that box (None for a silhouette box). Returned, not kept on the
+        pipeline: one pipeline serves every request thread (--workers)."""
         flip = "flip" in self.steps
         whole = resize_alpha(tta.probability(self.backend, self.spec, rgb, flip=flip), rgb.shape[:2])
         self.last = {"region": None}
         if "region" not in self.steps:
-            return whole
+            return whole, None, None
+        chin = None
         try:
             if self.face_finder is None:
                 raise InputError("no face finder")
             face = self.face_finder(rgb)
             box = region.head_and_shoulders(face, rgb.shape[:2])
             self.last["found_by"] = "face"
-            self.last["chin_row"] = float(face.chin[1])
+            chin = float(face.chin[1])
         except InputError:  # no face found: the silhouette says where the person is
             box = region.silhouette_box(whole)
             self.last["found_by"] = "silhouette"
         if box is None:
-            return whole
+            return whole, None, None
         crop = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
         inside = tta.probability(self.backend, self.spec, crop, flip=flip)
         self.last["region"] = (box.top, box.bottom, box.left, box.right)
-        return region.fuse(whole, inside, box)
+        return region.fuse(whole, inside, box), box, chin
 
     def alpha(self, rgb: np.ndarray, transparency: np.ndarray | None = None) -> np.ndarray:
         """rgb uint8 (H, W, 3) -> alpha float32 (H, W) in [0, 1]. transparency: the photo's own alpha
         (uint8 (H, W) or None), as in passbg.core.matte.photo_alpha."""
-        prob = self.probability(rgb)
+        prob, box, chin = self._passes(rgb)
         if self.spec.output.levels:
             alpha = level_stretch(prob, *self.spec.output.levels)
         else:
@@ -95,19 +102,11 @@ class ServerPipeline:
         del prob
         solver = next((s for s in self.steps if s in matting.SOLVERS), None)
         alpha = matting.solve(rgb, alpha, solver) if solver else refine_edges(alpha, rgb)
-        if "islands" in self.steps:
-            alpha = self._fill_islands(alpha)
+        # Below a face, clothing the model hedged on is made opaque, on the region's crop as on the
+        # page; a silhouette box (chin None) says nothing about where clothes begin.
+        if "islands" in self.steps and box is not None and chin is not None:
+            part = alpha[box.top : box.bottom, box.left : box.right]
+            part[...] = fill_hedged_islands(part, chin - box.top)
         if transparency is not None:
             alpha *= transparency.astype(np.float32) * np.float32(1.0 / 255.0)
-        return alpha
-
-    def _fill_islands(self, alpha: np.ndarray) -> np.ndarray:
-        """alpha float32 (H, W) with the hedged islands below the chin inside the last region made opaque
-        (passbg.core.islands, on the region's crop as on the page); as it was when the region step found
-        no face (a silhouette box says nothing about where clothes begin)."""
-        chin, box = self.last.get("chin_row"), self.last.get("region")
-        if chin is None or box is None:
-            return alpha
-        top, bottom, left, right = box
-        alpha[top:bottom, left:right] = fill_hedged_islands(alpha[top:bottom, left:right], chin - top)
         return alpha
