@@ -488,7 +488,7 @@ def test_page_works_against_our_reference_server(page, site_url, reference_serve
     scores = page.inner_text("[data-testid=cloud-scores]")
     assert "on this device" in scores and urlsplit(url).netloc in scores
     # The server names what answered (X-Passbg-Model / X-Passbg-Pipeline) and the page shows it.
-    assert "(u2netp, whole frame + flip + region + islands)" in scores
+    assert "(u2netp, whole frame + flip + region + islands + specks)" in scores
     posts = [json.loads(line) for line in log.read_text().splitlines()
              if line.startswith("{") and '"POST"' in line]
     assert len(posts) == 1 and posts[0]["status"] == 200 and posts[0]["om"] is True
@@ -518,7 +518,7 @@ def test_a_stronger_second_opinion_wins_on_a_low_scoring_photo_and_the_page_keep
     assert host in page.inner_text("[data-testid=model-used]")
     scores = page.inner_text("[data-testid=cloud-scores]")
     assert f"{local['score']}/100" in scores and f"{remote['quality']['score']}/100" in scores
-    assert "(isnet-fp16, whole frame + flip + region + islands)" in scores
+    assert "(isnet-fp16, whole frame + flip + region + islands + specks)" in scores
     print(f"\nsecond opinion: {scores!r}")
 
 

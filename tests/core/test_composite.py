@@ -167,3 +167,32 @@ def test_first_pass_on_block_means_gives_the_colours_of_the_full_resolution_pass
     full = estimate_foreground(photo, alpha)
     error = np.abs(coarse - full)[soft] * 255
     assert error.max() < 1.0, error.max()
+
+
+def _small_person_in_a_busy_room() -> tuple[np.ndarray, np.ndarray]:
+    """(photo uint8 (600, 700, 3), alpha float32): a soft disc in the lower middle of a noisy room."""
+    rng = np.random.default_rng(3)
+    room = rng.random((600, 700, 3), dtype=np.float32)
+    photo, alpha_small, _ = scene(np.array([0.5, 0.5, 0.5]), size=160)
+    alpha = np.zeros((600, 700), np.float32)
+    alpha[430:590, 283:443] = alpha_small
+    person = np.pad(photo, ((430, 10), (283, 257), (0, 0))) / 255
+    picture = alpha[..., None] * person + (1 - alpha[..., None]) * room
+    return np.rint(picture * 255).astype(np.uint8), alpha
+
+
+def test_the_support_holds_every_pixel_with_alpha_and_gives_their_colours_exactly():
+    photo, alpha = _small_person_in_a_busy_room()
+    within = (3, 201, 699, 600)  # a region box, its corner off the 4 x 4 block grid
+    x0, y0, x1, y1 = composite_module.support(alpha, within)
+    assert (x0 - within[0]) % 4 == 0 and (y0 - within[1]) % 4 == 0
+    assert (x1 - x0) * (y1 - y0) < 0.4 * (within[2] - within[0]) * (within[3] - within[1])
+    assert np.count_nonzero(alpha[y0:y1, x0:x1]) == np.count_nonzero(alpha)
+    whole = estimate_foreground(photo[201:600, 3:699], alpha[201:600, 3:699])
+    part = estimate_foreground(photo[y0:y1, x0:x1], alpha[y0:y1, x0:x1])
+    seen = alpha[y0:y1, x0:x1] > 0
+    assert np.abs(part - whole[y0 - 201 : y1 - 201, x0 - 3 : x1 - 3])[seen].max() < 1e-6
+
+
+def test_the_support_of_an_empty_matte_is_the_whole_box():
+    assert composite_module.support(np.zeros((50, 60), np.float32), (5, 6, 40, 50)) == (5, 6, 40, 50)

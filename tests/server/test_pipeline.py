@@ -171,3 +171,18 @@ def test_islands_is_refused_without_the_region_step_that_finds_the_face():
     assert parse_steps("islands,region,flip") == ("flip", "region", "islands")
     with pytest.raises(ValueError, match="islands needs region"):
         parse_steps("flip,islands")
+
+
+def test_specks_removes_a_faint_ghost_far_from_the_person_as_the_page_does():
+    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
+                     input=InputSpec(name="input", size=(200, 200), resize="bilinear", divide_by=255,
+                                     mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
+                     output=OutputSpec(index=0, postprocess="clip"))
+    rgb, face, _ = _person_with_a_hedged_shirt()
+    rgb[40:70, 40:70] = 40  # a door knob the model half sees, far from the head: alpha ~0.2
+    ghost = (slice(45, 65), slice(45, 65))
+    kept = ServerPipeline(spec, Brightness(), ("region",), lambda _rgb: face).alpha(rgb)
+    assert 0.05 < float(kept[ghost].mean()) < 0.5  # faint, below what the checks name an object
+    cleaned = ServerPipeline(spec, Brightness(), ("region", "specks"), lambda _rgb: face).alpha(rgb)
+    assert cleaned[ghost].max() == 0.0
+    assert np.array_equal(cleaned[150:], kept[150:])  # the person untouched

@@ -312,8 +312,8 @@ def test_info_and_every_answer_name_the_model_and_pipeline(server, photo):
     conn.request("GET", "/api/info")
     info = json.loads(conn.getresponse().read())
     assert info["model"] == "u2netp"
-    assert info["pipeline"] == "whole frame + flip + region + islands"
-    assert info["steps"] == ["flip", "region", "islands"]
+    assert info["pipeline"] == "whole frame + flip + region + islands + specks"
+    assert info["steps"] == ["flip", "region", "islands", "specks"]
     reply = remove(server, {"file": ("p.jpg", "image/jpeg", photo)}, "?om=true", {"Origin": PAGE_ORIGIN})
     assert reply.headers["x-passbg-pipeline"] == info["pipeline"]
     assert "X-Passbg-Pipeline" in reply.headers["access-control-expose-headers"]  # the page may read it

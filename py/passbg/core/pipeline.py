@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from passbg.core import composite as comp
-from passbg.core import foreground, islands, subjects
+from passbg.core import foreground, islands, specks, subjects
 from passbg.core import region as rg
 from passbg.core.backend import Backend
 from passbg.core.backgrounds import Background, resolve_background
@@ -183,16 +183,17 @@ def check_usable(image: DecodedImage) -> None:
 
 def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
     """Model output -> alpha float32 (H, W) in [0, 1] at the prepared photo's working size
-    (passbg.core.matte.photo_alpha; of the region only, then put in place with 0 around it)."""
+    (passbg.core.matte.photo_alpha; of the region only, then put in place with 0 around it), without
+    faint specks far from the person (passbg.core.specks)."""
     image = prepared.image
     if prepared.region is None:
-        return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
+        return specks.drop_faint_specks(photo_alpha(raw, image.rgb, prepared.spec, image.alpha))
     box, face = prepared.region.box, prepared.region.face
     part_alpha = None if image.alpha is None else np.ascontiguousarray(rg.crop(image.alpha, box))
     part = photo_alpha(raw, np.ascontiguousarray(rg.crop(image.rgb, box)), prepared.spec, part_alpha)
     if face is not None:  # below the face a half see-through island is clothing (passbg.core.islands)
         part = islands.fill_hedged_islands(part, face[3] - box[1])
-    return rg.paste(part, box, image.rgb.shape[:2])
+    return rg.paste(specks.drop_faint_specks(part), box, image.rgb.shape[:2])
 
 
 def region_notes(prepared: Prepared, alpha: np.ndarray) -> tuple[str, ...]:
@@ -240,14 +241,13 @@ def finish(
     subjects.require_person(found)
     image = replace(image, notes=image.notes + tuple(found.notes()) + region_notes(prepared, alpha))
     with Stopwatch(timings, "foreground"):
-        if prepared.region is None:
-            fg = foreground.estimate_foreground(image.rgb, alpha)
-        else:  # only where alpha can be above 0; the colours outside never show
-            box = prepared.region.box
-            part = foreground.estimate_foreground(
-                np.ascontiguousarray(rg.crop(image.rgb, box)), np.ascontiguousarray(rg.crop(alpha, box))
-            )
-            fg = rg.paste(part, box, alpha.shape)
+        # only where alpha can be above 0 (and what reaches it): the colours elsewhere never show
+        box = (0, 0, alpha.shape[1], alpha.shape[0]) if prepared.region is None else prepared.region.box
+        box = foreground.support(alpha, box)
+        part = foreground.estimate_foreground(
+            np.ascontiguousarray(rg.crop(image.rgb, box)), np.ascontiguousarray(rg.crop(alpha, box))
+        )
+        fg = part if box == (0, 0, alpha.shape[1], alpha.shape[0]) else rg.paste(part, box, alpha.shape)
     with Stopwatch(timings, "composite"):
         out = comp.composite(fg, alpha, bg.rgb)
     return Result(

@@ -6,7 +6,8 @@ averaged where the two agree, the larger where one misses an area), `region` (re
 shoulders at the full input size, fused), then the levels and the edge refinement the page also uses
 (passbg.core.matte), then `matting` (matting.py: pymatting on the uncertain band), then `islands`
 (below the face the region step found, clothing the model hedged on made opaque, as on the page:
-passbg.core.islands).
+passbg.core.islands), then `specks` (faint specks far from the person removed, as on the page:
+passbg.core.specks).
 """
 
 from passbg_server.pipeline.run import ServerPipeline, parse_steps

@@ -11,6 +11,7 @@ from passbg.core.backend import Backend
 from passbg.core.islands import fill_hedged_islands
 from passbg.core.matte import DEFAULT_LEVELS, level_curve, level_stretch, refine_edges, resize_alpha
 from passbg.core.models import ModelSpec
+from passbg.core.specks import drop_faint_specks
 from passbg.errors import InputError
 from passbg.passport.face import FaceLandmarks
 from passbg_server.pipeline import matting, region, tta
@@ -18,10 +19,11 @@ from passbg_server.pipeline import matting, region, tta
 FaceFinder = Callable[[np.ndarray], FaceLandmarks]
 
 # "islands": clothing the model hedged on, below a face the region step found, made opaque as on the
-# page (passbg.core.islands). "cf" / "lkm": pymatting's closed-form or large-kernel matting of the
-# uncertain band (one of them).
-STEPS = ("flip", "region", "islands", "cf", "lkm")
-DEFAULT_STEPS = ("flip", "region", "islands")
+# page (passbg.core.islands). "specks": faint specks far from the person removed, as on the page
+# (passbg.core.specks). "cf" / "lkm": pymatting's closed-form or large-kernel matting of the uncertain
+# band (one of them).
+STEPS = ("flip", "region", "islands", "specks", "cf", "lkm")
+DEFAULT_STEPS = ("flip", "region", "islands", "specks")
 
 
 def parse_steps(text: str) -> tuple[str, ...]:
@@ -107,6 +109,8 @@ class ServerPipeline:
         if "islands" in self.steps and box is not None and chin is not None:
             part = alpha[box.top : box.bottom, box.left : box.right]
             part[...] = fill_hedged_islands(part, chin - box.top)
+        if "specks" in self.steps:
+            alpha = drop_faint_specks(alpha)
         if transparency is not None:
             alpha *= transparency.astype(np.float32) * np.float32(1.0 / 255.0)
         return alpha
