@@ -242,3 +242,15 @@ def test_refinement_in_strips_equals_the_whole_photo_at_once(monkeypatch):
     whole = matte.refine_edges(model, photo)
     monkeypatch.setattr(matte, "_STRIP_ROWS", 7)  # seams every 7 rows, through the soft edge
     assert np.abs(matte.refine_edges(model, photo) - whole).max() < 1e-4
+
+
+def test_refinement_of_a_small_soft_area_in_a_large_busy_photo_equals_the_filter_on_all_of_it():
+    # refine_edges works only around the soft pixels; the filter run over the whole frame at once
+    # (its strip function on all rows) must give the same values, up to float rounding.
+    model = np.zeros((300, 400), np.float32)
+    model[150:230, 170:250] = _disc(3.0)
+    model[290:, :] = 1.0  # an opaque area touching the frame, no soft pixel near its top: kept exactly
+    photo = np.random.default_rng(5).integers(0, 256, (300, 400, 3)).astype(np.uint8)
+    r = matte.REFINE_RADIUS
+    everywhere = matte._refine_strip(model, photo, r, matte.REFINE_EPS)
+    assert np.abs(matte.refine_edges(model, photo) - everywhere).max() < 1e-6

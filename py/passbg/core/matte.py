@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from passbg.core.models import ModelSpec
+from passbg.core.specks import drop_faint_specks
 from passbg.numeric.boxfilter import box_mean
 from passbg.numeric.strips import row_strips
 
@@ -95,14 +96,25 @@ def refine_edges(
 ) -> np.ndarray:
     """alpha float32 (H, W) in [0, 1], rgb uint8 (H, W, 3) -> float32 (H, W) in [0, 1].
 
-    Pixels whose (2 radius + 1)^2 window is all 0 or all 1 keep their value exactly."""
+    Pixels whose (2 radius + 1)^2 window is all 0 or all 1 keep their value exactly. So the filter runs
+    only on the bounding box of the soft pixels (0 < alpha < 1) widened by 3 radius (radius to the pixels
+    it may change, 2 radius more to the box means of box means that give their values), the same result
+    as on the whole photo: for a person small in a room photo a fraction of it."""
     a = np.asarray(alpha, dtype=np.float32)
-    height = a.shape[0]
+    soft = (a > 0) & (a < 1)
+    rows, cols = np.flatnonzero(soft.any(axis=1)), np.flatnonzero(soft.any(axis=0))
+    del soft
+    out = a.copy()
+    if rows.size == 0:
+        return out
+    reach = 3 * radius
+    top, bottom = max(0, int(rows[0]) - reach), int(rows[-1]) + 1 + reach
+    left, right = max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach
+    part, guide = a[top:bottom, left:right], rgb[top:bottom, left:right]
     context = 2 * radius
-    out = np.empty(a.shape, dtype=np.float32)
-    for top, bottom, low, high in row_strips(height, _STRIP_ROWS, context):
-        strip = _refine_strip(a[low:high], rgb[low:high], radius, eps)
-        out[top:bottom] = strip[top - low : bottom - low]
+    for first, last, low, high in row_strips(part.shape[0], _STRIP_ROWS, context):
+        strip = _refine_strip(part[low:high], guide[low:high], radius, eps)
+        out[top + first : top + last, left:right] = strip[first - low : last - low]
     return out
 
 
@@ -145,10 +157,13 @@ def photo_alpha(
     raw: np.ndarray, rgb: np.ndarray, spec: ModelSpec, transparency: np.ndarray | None = None
 ) -> np.ndarray:
     """Model output -> alpha float32 (H, W) in [0, 1] for the photo rgb uint8 (H, W, 3): postprocess
-    (normalise, levels, resize), soft edges aligned with the photo where they agree (refine_edges), and
-    the photo's own transparency (uint8 (H, W) 0..255 or None; regions it marks transparent are not the
-    person, see passbg.core.decode)."""
+    (normalise, levels, resize), without faint specks far from the person (passbg.core.specks), soft
+    edges aligned with the photo where they agree (refine_edges), and the photo's own transparency
+    (uint8 (H, W) 0..255 or None; regions it marks transparent are not the person, see
+    passbg.core.decode)."""
     alpha = postprocess(raw, rgb.shape[:2], spec)
+    # Before the refinement, so that a speck's ghost does not stretch the area it works on.
+    alpha = drop_faint_specks(alpha)
     alpha = refine_edges(alpha, rgb)
     if transparency is not None:
         alpha *= transparency.astype(np.float32) * np.float32(1.0 / 255.0)

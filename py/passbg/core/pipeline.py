@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from passbg.core import composite as comp
-from passbg.core import foreground, islands, specks, subjects
+from passbg.core import foreground, islands, subjects
 from passbg.core import region as rg
 from passbg.core.backend import Backend
 from passbg.core.backgrounds import Background, resolve_background
@@ -183,17 +183,17 @@ def check_usable(image: DecodedImage) -> None:
 
 def matte(prepared: Prepared, raw: np.ndarray) -> np.ndarray:
     """Model output -> alpha float32 (H, W) in [0, 1] at the prepared photo's working size
-    (passbg.core.matte.photo_alpha; of the region only, then put in place with 0 around it), without
-    faint specks far from the person (passbg.core.specks)."""
+    (passbg.core.matte.photo_alpha, which also drops faint specks far from the person; of the region
+    only, then put in place with 0 around it)."""
     image = prepared.image
     if prepared.region is None:
-        return specks.drop_faint_specks(photo_alpha(raw, image.rgb, prepared.spec, image.alpha))
+        return photo_alpha(raw, image.rgb, prepared.spec, image.alpha)
     box, face = prepared.region.box, prepared.region.face
     part_alpha = None if image.alpha is None else np.ascontiguousarray(rg.crop(image.alpha, box))
     part = photo_alpha(raw, np.ascontiguousarray(rg.crop(image.rgb, box)), prepared.spec, part_alpha)
     if face is not None:  # below the face a half see-through island is clothing (passbg.core.islands)
         part = islands.fill_hedged_islands(part, face[3] - box[1])
-    return rg.paste(specks.drop_faint_specks(part), box, image.rgb.shape[:2])
+    return rg.paste(part, box, image.rgb.shape[:2])
 
 
 def region_notes(prepared: Prepared, alpha: np.ndarray) -> tuple[str, ...]:
