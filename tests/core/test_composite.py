@@ -196,3 +196,13 @@ def test_the_support_holds_every_pixel_with_alpha_and_gives_their_colours_exactl
 
 def test_the_support_of_an_empty_matte_is_the_whole_box():
     assert composite_module.support(np.zeros((50, 60), np.float32), (5, 6, 40, 50)) == (5, 6, 40, 50)
+
+
+def test_a_small_person_in_a_large_frame_is_composited_as_by_the_formula_everywhere():
+    photo, alpha = _small_person_in_a_busy_room()
+    fg = photo.astype(np.float32) / 255
+    out = composite(fg, alpha, LIGHT_GREY)
+    by_formula = np.rint(alpha[..., None] * fg * 255 + (1 - alpha[..., None]) * np.float32(LIGHT_GREY))
+    assert np.abs(out.astype(np.float32) - by_formula).max() <= 1  # float32 rounding at .5 only
+    assert (out[alpha == 0] == LIGHT_GREY).all()
+    assert (composite(fg, np.zeros_like(alpha), WHITE) == WHITE).all()

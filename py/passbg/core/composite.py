@@ -28,16 +28,27 @@ def _store_rounded(dst: np.ndarray, values: np.ndarray) -> None:
 
 def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -> np.ndarray:
     """fg float32 (H, W, 3) in [0, 1], alpha float32 (H, W) in [0, 1], bg (r, g, b) 0..255
-    -> uint8 (H, W, 3): a*F + (1 - a)*bg, rounded. alpha == 0 gives bg exactly."""
+    -> uint8 (H, W, 3): a*F + (1 - a)*bg, rounded. alpha == 0 gives bg exactly.
+
+    The sum is computed only on the bounding box of alpha > 0; everything else is bg, as the sum would
+    give. A person small in a room photo costs their own box, not the photo."""
     bg = np.asarray(bg_rgb, dtype=np.float32).reshape(1, 1, 3)
     height, width = alpha.shape
     result = np.empty((height, width, 3), dtype=np.uint8)
-    for top, bottom, _, _ in row_strips(height, STRIP_ROWS, 0):
-        out = fg[top:bottom] * np.float32(255.0)
+    result[...] = np.asarray(bg_rgb, dtype=np.uint8)
+    seen = alpha > 0
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    del seen
+    if rows.size == 0:
+        return result
+    first, end, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    for top, bottom, _, _ in row_strips(end - first, STRIP_ROWS, 0):
+        top, bottom = first + top, first + bottom
+        out = fg[top:bottom, left:right] * np.float32(255.0)
         out -= bg
-        out *= alpha[top:bottom, :, None]
+        out *= alpha[top:bottom, left:right, None]
         out += bg
-        _store_rounded(result[top:bottom], out)
+        _store_rounded(result[top:bottom, left:right], out)
     return result
 
 
