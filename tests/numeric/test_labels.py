@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from passbg.numeric.boxfilter import box_sum
-from passbg.numeric.labels import dilate, erode, label
+from passbg.numeric.labels import bounding_box, dilate, erode, label
 
 
 def flood_fill(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
@@ -73,3 +73,11 @@ def test_box_filters_match_brute_force():
     eroded = erode(~m, r)
     assert np.array_equal(eroded[r:-r, r:-r], (brute == 0)[r:-r, r:-r])
     assert not eroded[:r].any() and not eroded[:, -r:].any()  # outside the image is not in the mask
+
+
+def test_the_bounding_box_holds_every_true_pixel_and_no_empty_line_at_its_edges():
+    mask = np.zeros((40, 50), bool)
+    mask[7, 30] = mask[21, 4] = mask[33, 12] = True
+    assert bounding_box(mask) == (4, 7, 31, 34)  # x0, y0, x1, y1; x1 and y1 exclusive
+    assert bounding_box(np.zeros((5, 5), bool)) is None
+    assert bounding_box(np.ones((5, 6), bool)) == (0, 0, 6, 5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from passbg.numeric.labels import bounding_box
 from passbg.numeric.strips import row_strips
 
 __all__ = ["composite", "cutout_rgba"]
@@ -36,12 +37,10 @@ def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -
     height, width = alpha.shape
     result = np.empty((height, width, 3), dtype=np.uint8)
     result[...] = np.asarray(bg_rgb, dtype=np.uint8)
-    seen = alpha > 0
-    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
-    del seen
-    if rows.size == 0:
+    box = bounding_box(alpha > 0)
+    if box is None:
         return result
-    first, end, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    left, first, right, end = box
     for top, bottom, _, _ in row_strips(end - first, STRIP_ROWS, 0):
         top, bottom = first + top, first + bottom
         out = fg[top:bottom, left:right] * np.float32(255.0)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from passbg.numeric.boxfilter import box_mean
+from passbg.numeric.labels import bounding_box
 from passbg.numeric.strips import row_strips
 
 # Blur passes as (radius in pixels, block): large radius first. The published pair is (90, 6); two more,
@@ -99,13 +100,12 @@ def support(alpha: np.ndarray, within: tuple[int, int, int, int]) -> tuple[int, 
     then costs a third as much.
     """
     x0, y0, x1, y1 = within
-    inside = alpha[y0:y1, x0:x1] > 0
-    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
-    if rows.size == 0:
+    box = bounding_box(alpha[y0:y1, x0:x1] > 0)
+    if box is None:
         return within
     block = FUSION_PASSES[0][1]
-    top, left = (max(0, (int(v[0]) - REACH) // block * block) for v in (rows, cols))
-    bottom, right = (int(v[-1]) + 1 + REACH for v in (rows, cols))
+    left, top = ((v - REACH) // block * block if v > REACH else 0 for v in box[:2])
+    right, bottom = (v + REACH for v in box[2:])
     return x0 + left, y0 + top, min(x1, x0 + right), min(y1, y0 + bottom)
 
 

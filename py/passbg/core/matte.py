@@ -10,6 +10,7 @@ from PIL import Image
 from passbg.core.models import ModelSpec
 from passbg.core.specks import drop_faint_specks
 from passbg.numeric.boxfilter import box_mean
+from passbg.numeric.labels import bounding_box
 from passbg.numeric.strips import row_strips
 
 # Levels applied to the model's [0, 1] output, as a piecewise-linear curve through (0, 0), (z, 0), (i0, i0),
@@ -101,15 +102,13 @@ def refine_edges(
     it may change, 2 radius more to the box means of box means that give their values), the same result
     as on the whole photo: for a person small in a room photo a fraction of it."""
     a = np.asarray(alpha, dtype=np.float32)
-    soft = (a > 0) & (a < 1)
-    rows, cols = np.flatnonzero(soft.any(axis=1)), np.flatnonzero(soft.any(axis=0))
-    del soft
+    box = bounding_box((a > 0) & (a < 1))
     out = a.copy()
-    if rows.size == 0:
+    if box is None:
         return out
     reach = 3 * radius
-    top, bottom = max(0, int(rows[0]) - reach), int(rows[-1]) + 1 + reach
-    left, right = max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach
+    left, top = (max(0, v - reach) for v in box[:2])
+    right, bottom = (v + reach for v in box[2:])
     part, guide = a[top:bottom, left:right], rgb[top:bottom, left:right]
     context = 2 * radius
     for first, last, low, high in row_strips(part.shape[0], _STRIP_ROWS, context):

@@ -14,7 +14,7 @@ import numpy as np
 
 from passbg.numeric.boxfilter import box_sum
 
-__all__ = ["Components", "dilate", "erode", "label"]
+__all__ = ["Components", "bounding_box", "dilate", "erode", "label"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,15 @@ def label(mask: np.ndarray, connectivity: int = 8) -> Components:
     np.maximum.at(x1, comp, ends)
     bboxes[1:] = np.stack([y0, x0, y1, x1], axis=1)[1:]
     return Components(labels, count, areas, bboxes)
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the True pixels of a (H, W) bool mask, x1 and y1 exclusive; None when none is."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
