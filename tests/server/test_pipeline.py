@@ -90,11 +90,16 @@ class MirrorShy:
         return None
 
 
-def test_flip_keeps_an_area_only_one_orientation_finds_instead_of_making_it_half_transparent():
-    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
-                     input=InputSpec(name="input", size=(8, 8), resize="bilinear", divide_by=255,
+def _fake_spec(size: int) -> ModelSpec:
+    """A model spec for the fake models here: a size x size input, the probability clipped to [0, 1]."""
+    return ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
+                     input=InputSpec(name="input", size=(size, size), resize="bilinear", divide_by=255,
                                      mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
                      output=OutputSpec(index=0, postprocess="clip"))
+
+
+def test_flip_keeps_an_area_only_one_orientation_finds_instead_of_making_it_half_transparent():
+    spec = _fake_spec(8)
     rgb = np.zeros((8, 8, 3), np.uint8)
     assert tta.probability(MirrorShy(), spec, rgb, flip=False)[:, 0].tolist() == [1.0] * 8
     both = tta.probability(MirrorShy(), spec, rgb, flip=True)
@@ -148,10 +153,7 @@ def _person_with_a_hedged_shirt() -> tuple[np.ndarray, FaceLandmarks, tuple[slic
 
 
 def test_islands_makes_a_hedged_shirt_below_the_face_opaque_and_needs_the_face():
-    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
-                     input=InputSpec(name="input", size=(200, 200), resize="bilinear", divide_by=255,
-                                     mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
-                     output=OutputSpec(index=0, postprocess="clip"))
+    spec = _fake_spec(200)
     rgb, face, shirt = _person_with_a_hedged_shirt()
 
     def no_face(_rgb):
@@ -174,10 +176,7 @@ def test_islands_is_refused_without_the_region_step_that_finds_the_face():
 
 
 def test_specks_removes_a_faint_ghost_far_from_the_person_as_the_page_does():
-    spec = ModelSpec(id="fake", title="fake", file="x.onnx", sha256="", bytes=0,
-                     input=InputSpec(name="input", size=(200, 200), resize="bilinear", divide_by=255,
-                                     mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
-                     output=OutputSpec(index=0, postprocess="clip"))
+    spec = _fake_spec(200)
     rgb, face, _ = _person_with_a_hedged_shirt()
     rgb[40:70, 40:70] = 40  # a door knob the model half sees, far from the head: alpha ~0.2
     ghost = (slice(45, 65), slice(45, 65))

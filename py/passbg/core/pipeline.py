@@ -242,12 +242,12 @@ def finish(
     image = replace(image, notes=image.notes + tuple(found.notes()) + region_notes(prepared, alpha))
     with Stopwatch(timings, "foreground"):
         # only where alpha can be above 0 (and what reaches it): the colours elsewhere never show
-        box = (0, 0, alpha.shape[1], alpha.shape[0]) if prepared.region is None else prepared.region.box
-        box = foreground.support(alpha, box)
+        whole = (0, 0, alpha.shape[1], alpha.shape[0])
+        box = foreground.support(alpha, whole if prepared.region is None else prepared.region.box)
         part = foreground.estimate_foreground(
             np.ascontiguousarray(rg.crop(image.rgb, box)), np.ascontiguousarray(rg.crop(alpha, box))
         )
-        fg = part if box == (0, 0, alpha.shape[1], alpha.shape[0]) else rg.paste(part, box, alpha.shape)
+        fg = part if box == whole else rg.paste(part, box, alpha.shape)
     with Stopwatch(timings, "composite"):
         out = comp.composite(fg, alpha, bg.rgb)
     return Result(
